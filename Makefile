@@ -8,6 +8,7 @@ PYTHON ?= /usr/bin/python3
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 
 # SANITIZE=address,undefined builds everything into build/san-... with the sanitizers.
+comma := ,
 SANITIZE ?=
 OPT ?= -O2
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wmissing-prototypes \
@@ -22,7 +23,6 @@ else
   OPT := -O1
   FORTIFY :=
 endif
-comma := ,
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS ?=
@@ -56,15 +56,18 @@ tools: ## build/fetch kube-apiserver, helm (cached under ~/.cache/foundry-contro
 
 $(BUILD)/obj/%.o: controller/%.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BIN): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(UNIT_SUPPORT) $(wildcard tests/unit/support/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Icontroller -Itests/unit/support -Wno-missing-prototypes -o $@ $< $(UNIT_SUPPORT) $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo "  CC+LD   $@"
+	@$(CC) $(CFLAGS) -Icontroller -Itests/unit/support -Wno-missing-prototypes -o $@ $< $(UNIT_SUPPORT) $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS) ## run the C unit tests
 	@pass=0; fail=0; for t in $(UNIT_BINS); do \

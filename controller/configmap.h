@@ -19,6 +19,7 @@
 #define CONFIGMAP_HASH_ANNOTATION "foundry.aucert.io/config-hash"
 #define CONFIGMAP_MANAGED_LABEL "app.kubernetes.io/managed-by"
 #define CONFIGMAP_MANAGED_VALUE "foundry-controller"
+#define CONFIGMAP_MANAGED_LABEL_SELECTOR "app.kubernetes.io/managed-by=foundry-controller"
 /* The API server's limit for a whole object is 1 MiB; keep a margin. */
 #define CONFIGMAP_MAX_DATA (1000u * 1024)
 

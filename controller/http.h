@@ -48,11 +48,25 @@ struct http_request {
 	const volatile int *cancel;    /* non-zero aborts as FC_ERR_CANCELLED */
 };
 
+/* Behaviour of the transport from http_transport_curl_new():
+ * - on_data receives the body of 2xx responses only, unbounded (a watch
+ *   stream; the sink bounds what it keeps). The body of any other status
+ *   is buffered into resp->body (bounded by max_body) so the caller can
+ *   read the error (a Kubernetes Status, an ARM error) as usual.
+ * - tls->ca_file / ca_pem replace the system CA store (only that bundle is
+ *   trusted), as kubeconfig certificate-authority does. ca_pem wins over
+ *   ca_file, cert_pem over cert_file, key_pem over key_file.
+ * - cancel is checked about once per second while idle, and on every
+ *   chunk received.
+ * - Redirects are not followed; Expect: 100-continue is not sent. */
+
 struct http_response {
 	long status;                   /* HTTP status, 0 if none was received */
 	struct buf body;               /* owned; empty when on_data was used */
 	char *retry_after;             /* Retry-After header value, owned, or NULL */
 	char *content_type;            /* owned or NULL */
+	char error[256];               /* transport error detail (for logs) when
+					* perform failed, else "" */
 };
 
 void http_response_init(struct http_response *r);
@@ -68,6 +82,8 @@ struct http_transport {
 	 * transport error: IO, TIMEOUT, TLS, TOOBIG, CANCELLED, NOMEM. */
 	fc_err (*perform)(struct http_transport *t, const struct http_request *req,
 			  struct http_response *resp);
+	/* Frees ctx and t itself (called by http_transport_free); NULL for a
+	 * transport the caller owns some other way (a test fake on the stack). */
 	void (*destroy)(struct http_transport *t);
 	void *ctx;
 };

@@ -33,8 +33,10 @@ const char *cond_status_name(enum cond_status s); /* "True"/"False"/"Unknown" */
 struct render_cond {
 	const char *type;       /* static: "Ready", "RegionAvailable", ... */
 	enum cond_status status;
-	const char *reason;     /* static CamelCase reason */
-	char *message;          /* owned */
+	const char *reason;     /* CamelCase; static, or borrowed from the render
+				 * input (a verdict's reason, a stored condition's
+				 * reason): valid while the input is */
+	char *message;          /* owned; never NULL in render output */
 };
 
 /* A check's outcome, as azure_client (or the skip logic) reports it. */
@@ -53,7 +55,12 @@ struct account_verdict {
 	char *kind;
 };
 
-/* What Azure said about one model, for one generation. */
+/* What Azure said about one model, for one generation.
+ * A check that could not be made (Azure failed) is Unknown with the Azure
+ * reason; render then falls back to the stored verdict for the current
+ * generation (spec_model.stored_*), DESIGN.md §2. skipped: nothing was
+ * asked (validation off); the model is then treated as Skip whatever its
+ * spec.validation says. */
 struct model_verdict {
 	int64_t generation;      /* the spec generation this verdict is for */
 	int skipped;             /* validation Skip/off: nothing was asked */
@@ -89,29 +96,78 @@ struct render_input {
 	/* the controller-owned data currently in the ConfigMap (for last known good) */
 	const struct kv *current; size_t ncurrent;
 };
+/* account_verdicts and model_verdicts may themselves be NULL (all unknown).
+ * The caller passes only models whose configmap is in.configmap; render does
+ * not filter them. */
 
 struct render_model_status {
 	int published;                 /* this model's spec (current generation) is what the data holds */
-	char *endpoint;                /* endpoint published for its keys (or NULL) */
-	char *published_keys[SPEC_MAX_KEYS]; size_t npublished;
-	struct render_cond conds[8]; size_t nconds; /* Ready first */
-	const char *event_reason;      /* suggested event reason or NULL */
+	int last_known_good;           /* not publishable; the data keeps its earlier values */
+	char *endpoint;                /* endpoint applications use for its keys (or NULL) */
+	char *published_keys[SPEC_MAX_KEYS]; size_t npublished; /* sorted */
+	struct render_cond conds[8]; size_t nconds; /* Ready, RegionAvailable, DeploymentReady,
+						       Published, Deprecated (deleting: Ready, Published) */
+	const char *event_reason;      /* suggested event reason or NULL:
+					  "ConsolidationPossible", else "Deprecated" */
+	char *event_message;           /* owned, with event_reason */
 	char *conflict_winner;         /* for KeyConflict: the winner's name */
+	/* for status (conditions.h): spec.deployment or model.name, and the
+	 * verdict's (or the stored) availableRegions / retirementDate */
+	char *deployment;
+	char **available_regions; size_t navailable_regions;
+	char *retirement_date;
 };
 
 struct render_account_status {
+	int usable;                    /* its endpoint may be published */
+	int primary;                   /* THE primary of the namespace */
 	char *endpoint, *region, *kind;
 	struct render_cond conds[2]; size_t nconds; /* Ready */
 };
 
 struct render_output {
 	struct kv *data; size_t ndata;   /* sorted by key, owned */
-	char *hash;                       /* hex SHA-256-like hash of data, owned */
-	struct render_model_status *models;   /* same index as input.models */
-	struct render_account_status *accounts; /* same index as input.accounts */
+	char *hash;                       /* hex SHA-256 of the "key=value\n" lines of data */
+	struct render_model_status *models; size_t nmodels;     /* same index as input.models */
+	struct render_account_status *accounts; size_t naccounts; /* same index as input.accounts */
 };
 
-/* Renders one ConfigMap. Caller releases out with render_output_release(). */
+/* Renders one ConfigMap. Deterministic: the same input gives the same
+ * output, whatever the order of accounts and models.
+ *
+ * Decisions where DESIGN.md is silent:
+ * - Primary: among accounts with primary=true that are not being deleted,
+ *   the oldest (spec_meta_older) is THE primary, whatever its readiness.
+ *   The others get Ready=False PrimaryConflict naming it; they stay usable
+ *   as non-primary accounts, so their models are published with
+ *   FOUNDRY_ENDPOINT_<KEY>; such a model gets Ready=False PrimaryConflict
+ *   (Published=True) so the misconfiguration shows.
+ * - Account usable: verdict ready True with an endpoint; or verdict NULL /
+ *   Unknown (Azure failed) and a status.endpoint known (last known good,
+ *   Ready=True AccountReady). InvalidSpec, being deleted, verdict False:
+ *   not usable.
+ * - FOUNDRY_ENDPOINT is written into every ConfigMap rendered for the
+ *   namespace when THE primary is usable.
+ * - Publishable (current generation): not deleting, valid spec, account
+ *   found and usable, and by validation mode: Skip (or skipped verdict)
+ *   always; Warn always (failures are reported, Ready=True Published with
+ *   the warnings in its message); Enforce when RegionAvailable and
+ *   DeploymentReady are both True for the current generation (fresh
+ *   verdict, else the stored verdict). No verdict known -> Ready=Unknown
+ *   ValidationPending; Azure failed and nothing known -> Ready=False with
+ *   the Azure reason.
+ * - Key conflicts: models are taken oldest first; a model claims its spec
+ *   keys when publishable, else the keys it keeps as last known good. A model
+ *   whose claim meets a key already taken loses as a whole (all-or-nothing,
+ *   so a multi-key switch stays atomic): it publishes nothing, not even its
+ *   last known good, and gets KeyConflict naming the older model.
+ * - Last known good keeps, for each key of status.publishedKeys whose
+ *   FOUNDRY_DEPLOYMENT_<KEY> is in in.current, that value and
+ *   FOUNDRY_ENDPOINT_<KEY> if present; publishedKeys then lists exactly the
+ *   kept keys. Published=False with the blocking reason.
+ * - Output holds only controller-owned keys; the caller applies them with
+ *   its field manager, so foreign keys are never touched.
+ * Caller releases out with render_output_release() (also after an error). */
 fc_err render_configmap(const struct render_input *in, struct render_output *out);
 void render_output_release(struct render_output *out);
 

@@ -59,6 +59,18 @@ struct spec_account {
 	char *status_kind;
 };
 
+/* A condition as stored in .status, kept only when it was written for the
+ * object's current metadata.generation (status.observedGeneration and the
+ * condition's observedGeneration, when present, equal it) and its status is
+ * True or False: a verdict obtained earlier for this generation, which
+ * stands while Azure cannot be asked (DESIGN.md §2). */
+struct spec_stored_cond {
+	int known;            /* 1: status True/False for the current generation */
+	int is_true;
+	char *reason;         /* NULL unless known */
+	char *message;        /* NULL unless known (may be NULL if known) */
+};
+
 struct spec_model {
 	struct spec_meta meta;
 	char *account_ref;
@@ -76,6 +88,13 @@ struct spec_model {
 	char *published_keys[SPEC_MAX_KEYS];
 	size_t npublished;
 	int64_t status_observed_generation;
+	/* from .status, only when written for the current generation */
+	struct spec_stored_cond stored_region;     /* RegionAvailable */
+	struct spec_stored_cond stored_deployment; /* DeploymentReady */
+	struct spec_stored_cond stored_deprecated; /* Deprecated */
+	char *status_retirement_date;
+	char **status_available_regions;
+	size_t nstatus_available_regions;
 };
 
 struct spec_defaults {
@@ -84,16 +103,32 @@ struct spec_defaults {
 };
 
 /* Parses a FoundryAccount object. Returns FC_ERR_PARSE only when the object
- * is unusable (no metadata.name/namespace); schema-level problems go to
- * acc->invalid. Caller releases with spec_account_release(). */
+ * is unusable (no metadata object, no metadata.name, or a namespace that is
+ * not a string); a missing or empty namespace is "default" (manifests read
+ * by `verify`/`render`). Every rule of the CRD schema (required, types,
+ * patterns, lengths) and the checks the schema cannot express are applied;
+ * problems go to acc->invalid as "path: what is wrong" joined by "; ", and
+ * the struct is still filled as far as possible. Malformed status fields are
+ * ignored. FC_ERR_NOMEM on allocation failure, with acc released. Caller
+ * releases with spec_account_release() (also after an error: no-op). */
 fc_err spec_account_parse(const cJSON *obj, struct spec_account *acc);
 void spec_account_release(struct spec_account *acc);
 
+/* Same contract for a FoundryModel. def may be NULL ("llm-config",
+ * Enforce). spec.validation must be spelled as the schema's enum
+ * (Enforce|Warn|Skip, case-sensitive); other spellings are InvalidSpec.
+ * A deployment defaulted from model.name that is not a valid deployment
+ * name is InvalidSpec ("set spec.deployment"). keys holds the valid,
+ * distinct keys (at most SPEC_MAX_KEYS); published_keys the valid,
+ * distinct keys of status.publishedKeys. */
 fc_err spec_model_parse(const cJSON *obj, const struct spec_defaults *def,
 			struct spec_model *m);
 void spec_model_release(struct spec_model *m);
 
-/* Older first: creationTimestamp, then name (the conflict rule). <0, 0, >0. */
+/* Older first: creationTimestamp (parsed as RFC 3339, so offsets and
+ * fractions compare correctly), then name, then namespace (the conflict
+ * rule). An object without a parseable creationTimestamp counts as the
+ * newest. Returns -1, 0 or 1. */
 int spec_meta_older(const struct spec_meta *a, const struct spec_meta *b);
 
 /* 1 if key matches ^[A-Z][A-Z0-9_]{0,62}$. */

@@ -10,6 +10,9 @@
 #include "configmap.h"
 #include "json.h"
 
+/* struct kv holds mutable strings; the literals here are never written */
+#define KV(k, v) { (char *)(k), (char *)(v) }
+
 static cJSON *parse(const char *s)
 {
 	cJSON *j = NULL;
@@ -79,9 +82,9 @@ static void test_owned_malformed(void **state)
 static void test_needs_write(void **state)
 {
 	cJSON *cm = parse(CM);
-	struct kv same[] = { { "FOUNDRY_DEPLOYMENT_A", "a" }, { "FOUNDRY_ENDPOINT", "https://e/" } };
-	struct kv changed[] = { { "FOUNDRY_DEPLOYMENT_A", "b" }, { "FOUNDRY_ENDPOINT", "https://e/" } };
-	struct kv fewer[] = { { "FOUNDRY_ENDPOINT", "https://e/" } };
+	struct kv same[] = { KV("FOUNDRY_DEPLOYMENT_A", "a"), KV("FOUNDRY_ENDPOINT", "https://e/") };
+	struct kv changed[] = { KV("FOUNDRY_DEPLOYMENT_A", "b"), KV("FOUNDRY_ENDPOINT", "https://e/") };
+	struct kv fewer[] = { KV("FOUNDRY_ENDPOINT", "https://e/") };
 
 	(void)state;
 	assert_int_equal(configmap_needs_write(cm, CONFIGMAP_FIELD_MANAGER, same, 2, "H1"), 0);
@@ -95,7 +98,7 @@ static void test_needs_write(void **state)
 
 static void test_apply_body(void **state)
 {
-	struct kv d[] = { { "FOUNDRY_DEPLOYMENT_A", "a" }, { "FOUNDRY_ENDPOINT", "https://e/" } };
+	struct kv d[] = { KV("FOUNDRY_DEPLOYMENT_A", "a"), KV("FOUNDRY_ENDPOINT", "https://e/") };
 	char *body = NULL;
 	cJSON *j;
 
@@ -131,8 +134,8 @@ static void test_apply_body_too_big(void **state)
 
 static void test_diff_summary(void **state)
 {
-	struct kv a[] = { { "A", "1" }, { "B", "2" }, { "C", "3" } };
-	struct kv b[] = { { "B", "2" }, { "C", "4" }, { "D", "5" } };
+	struct kv a[] = { KV("A", "1"), KV("B", "2"), KV("C", "3") };
+	struct kv b[] = { KV("B", "2"), KV("C", "4"), KV("D", "5") };
 	char *s;
 
 	(void)state;

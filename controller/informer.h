@@ -1,0 +1,112 @@
+/* informer.h - list-then-watch one resource type into a local store.
+ *
+ * Each informer runs in its own thread: it lists (paginated), replaces its
+ * store, then watches from the list's resourceVersion with bookmarks and a
+ * jittered timeoutSeconds, re-watching from the last resourceVersion seen.
+ * A 410 Gone (HTTP or ERROR event) relists at once; other failures back off
+ * exponentially (backoff_min_ms doubling to backoff_max_ms, jittered) before
+ * re-watching (transient errors) or relisting (anything else).
+ *
+ * The store is keyed "namespace/name" ("name" for cluster-scoped objects).
+ * After a relist the informer compares the new set with its store and emits
+ * on_add / on_update (resourceVersion changed) / on_delete itself, so objects
+ * created, changed or deleted while disconnected are reported like any
+ * other change. Objects are stored without metadata.managedFields (unless
+ * keep_managed_fields) and without the kubectl last-applied-configuration
+ * annotation; list items get the apiVersion and kind that lists omit.
+ *
+ * Callbacks run on the informer's thread, one at a time, with no lock held:
+ * they may call informer_get / informer_each, and should be quick (enqueue
+ * a key). Objects passed to them are borrowed for the call.
+ *
+ * Thread-safety: informer_get, informer_each, informer_count,
+ * informer_synced and informer_wait_synced may be called from any thread.
+ */
+#ifndef FC_INFORMER_H
+#define FC_INFORMER_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "err.h"
+#include "kube_client.h"
+
+#define INFORMER_WATCH_TIMEOUT_S 300L
+#define INFORMER_BACKOFF_MIN_MS 200L
+#define INFORMER_BACKOFF_MAX_MS 30000L
+
+struct informer_handlers {
+	void (*on_add)(void *ud, const cJSON *obj);
+	void (*on_update)(void *ud, const cJSON *old_obj, const cJSON *new_obj);
+	/* obj is the last state: the DELETED event's object, or the stored one
+	 * for a deletion noticed by a relist */
+	void (*on_delete)(void *ud, const cJSON *obj);
+	/* after each successful (re)list has been applied to the store and its
+	 * events emitted; the first call means "synced" */
+	void (*on_synced)(void *ud);
+	void *ud;
+};
+
+struct informer_opts {
+	const char *group;          /* "" or NULL for the core group */
+	const char *version;        /* "v1" */
+	const char *plural;         /* "configmaps" */
+	const char *ns;             /* one namespace, or NULL/"" for all */
+	const char *label_selector; /* or NULL */
+	const char *field_selector; /* or NULL */
+	long watch_timeout_s;       /* 0 = INFORMER_WATCH_TIMEOUT_S; each watch asks
+				     * for a random value in [t, 2t) */
+	long backoff_min_ms;        /* 0 = INFORMER_BACKOFF_MIN_MS */
+	long backoff_max_ms;        /* 0 = INFORMER_BACKOFF_MAX_MS */
+	long page_size;             /* 0 = KUBE_LIST_PAGE_SIZE */
+	int keep_managed_fields;    /* keep metadata.managedFields */
+};
+
+struct informer;
+
+/* Creates a stopped informer. kc is borrowed and must outlive it; the
+ * strings of opts and the handlers are copied. Caller frees with
+ * informer_free(). Errors: INVAL (missing version/plural, bad names), NOMEM. */
+fc_err informer_new(struct kube_client *kc, const struct informer_opts *opts,
+		    const struct informer_handlers *h, struct informer **out);
+
+/* Starts the thread. STATE if already started. */
+fc_err informer_start(struct informer *inf);
+
+/* Stops the thread (cancelling a watch in flight, within about a second)
+ * and joins it. Idempotent; the store stays readable. */
+void informer_stop(struct informer *inf);
+
+/* Stops it if running and frees everything. NULL is a no-op. */
+void informer_free(struct informer *inf);
+
+/* 1 once the first list has been applied. */
+int informer_synced(struct informer *inf);
+
+/* Waits until synced: FC_OK, TIMEOUT after timeout_ms (< 0 = forever), or
+ * CANCELLED if the informer is stopped first. */
+fc_err informer_wait_synced(struct informer *inf, long timeout_ms);
+
+/* A deep copy of the stored object (caller frees with cJSON_Delete), or
+ * NOTFOUND. ns may be NULL or "" for cluster-scoped objects. */
+fc_err informer_get(struct informer *inf, const char *ns, const char *name, cJSON **out);
+
+/* Calls fn for every stored object (borrowed, valid for the call) under
+ * the store's read lock: fn must not call back into this informer's
+ * writer side (it cannot: only the informer thread writes) and should be
+ * quick. A non-zero return stops the walk and is returned. */
+typedef fc_err (*informer_each_fn)(void *ud, const cJSON *obj);
+fc_err informer_each(struct informer *inf, informer_each_fn fn, void *ud);
+
+/* Number of stored objects. */
+size_t informer_count(struct informer *inf);
+
+/* The last resourceVersion seen into out (outlen bytes; "" before the
+ * first list). */
+void informer_resource_version(struct informer *inf, char *out, size_t outlen);
+
+/* Drops metadata.managedFields (unless keep_managed_fields) and the
+ * kubectl.kubernetes.io/last-applied-configuration annotation, in place. */
+void informer_strip(cJSON *obj, int keep_managed_fields);
+
+#endif /* FC_INFORMER_H */

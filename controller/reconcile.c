@@ -1,0 +1,617 @@
+#include "reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conditions.h"
+#include "configmap.h"
+#include "json.h"
+#include "log.h"
+
+/* ---- verdict cache ------------------------------------------------------ */
+
+struct verdict_cache_entry {
+	struct verdict_cache_entry *next;
+	char *uid;
+	int64_t generation;
+	struct model_verdict v; /* deep copy */
+};
+
+void verdict_cache_init(struct verdict_cache *c)
+{
+	pthread_mutex_init(&c->lock, NULL);
+	c->head = NULL;
+	c->count = 0;
+}
+
+static void entry_free(struct verdict_cache_entry *e)
+{
+	free(e->uid);
+	model_verdict_release(&e->v);
+	free(e);
+}
+
+void verdict_cache_release(struct verdict_cache *c)
+{
+	struct verdict_cache_entry *e = c->head, *n;
+
+	for (; e; e = n) {
+		n = e->next;
+		entry_free(e);
+	}
+	c->head = NULL;
+	c->count = 0;
+	pthread_mutex_destroy(&c->lock);
+}
+
+void verdict_cache_forget(struct verdict_cache *c, const char *uid)
+{
+	pthread_mutex_lock(&c->lock);
+	for (struct verdict_cache_entry **pe = &c->head; *pe; pe = &(*pe)->next) {
+		if (!strcmp((*pe)->uid, uid)) {
+			struct verdict_cache_entry *e = *pe;
+
+			*pe = e->next;
+			entry_free(e);
+			c->count--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static fc_err check_copy(struct check *dst, const struct check *src)
+{
+	dst->status = src->status;
+	dst->reason = src->reason;
+	dst->message = NULL;
+	if (src->message && !(dst->message = strdup(src->message)))
+		return FC_ERR_NOMEM;
+	return FC_OK;
+}
+
+static fc_err verdict_copy(struct model_verdict *dst, const struct model_verdict *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->generation = src->generation;
+	dst->skipped = src->skipped;
+	if (check_copy(&dst->region, &src->region) || check_copy(&dst->deployment, &src->deployment) ||
+	    check_copy(&dst->deprecated, &src->deprecated))
+		goto nomem;
+	if (src->retirement_date && !(dst->retirement_date = strdup(src->retirement_date)))
+		goto nomem;
+	if (src->consolidation && !(dst->consolidation = strdup(src->consolidation)))
+		goto nomem;
+	if (src->navailable_regions) {
+		dst->available_regions = calloc(src->navailable_regions, sizeof(char *));
+		if (!dst->available_regions)
+			goto nomem;
+		for (size_t i = 0; i < src->navailable_regions; i++) {
+			dst->available_regions[i] = strdup(src->available_regions[i]);
+			dst->navailable_regions = i + 1;
+			if (!dst->available_regions[i])
+				goto nomem;
+		}
+	}
+	return FC_OK;
+nomem:
+	model_verdict_release(dst);
+	return FC_ERR_NOMEM;
+}
+
+/* A verdict is definitive when no check is Unknown because of an Azure
+ * failure: it can stand for its generation. */
+static int verdict_definitive(const struct model_verdict *v)
+{
+	return v->skipped || (v->region.status != COND_UNKNOWN && v->deployment.status != COND_UNKNOWN);
+}
+
+static void verdict_cache_store(struct verdict_cache *c, const char *uid,
+				const struct model_verdict *v)
+{
+	struct verdict_cache_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	for (e = c->head; e; e = e->next)
+		if (!strcmp(e->uid, uid))
+			break;
+	if (e) {
+		struct model_verdict nv;
+
+		if (!verdict_copy(&nv, v)) {
+			model_verdict_release(&e->v);
+			e->v = nv;
+			e->generation = v->generation;
+		}
+	} else if ((e = calloc(1, sizeof(*e))) != NULL) {
+		e->uid = strdup(uid);
+		if (!e->uid || verdict_copy(&e->v, v)) {
+			free(e->uid);
+			free(e);
+		} else {
+			e->generation = v->generation;
+			e->next = c->head;
+			c->head = e;
+			c->count++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Copies the cached verdict for (uid, generation) into out; 1 if found. */
+static int verdict_cache_lookup(struct verdict_cache *c, const char *uid, int64_t generation,
+				struct model_verdict *out)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct verdict_cache_entry *e = c->head; e; e = e->next) {
+		if (!strcmp(e->uid, uid)) {
+			if (e->generation == generation && !verdict_copy(out, &e->v))
+				found = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void check_set(struct check *c, enum cond_status st, const char *reason, const char *msg)
+{
+	c->status = st;
+	c->reason = reason;
+	free(c->message);
+	c->message = xstrdup(msg);
+}
+
+/* Account verdict when Azure validation is off: nothing is asked of ARM. */
+static fc_err account_verdict_off(const struct spec_account *a, struct account_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (a->endpoint) {
+		check_set(&v->ready, COND_TRUE, "AccountReady",
+			  "Azure validation is off; using spec.endpoint");
+		v->endpoint = xstrdup(a->endpoint);
+		v->region = xstrdup(a->region);
+		if (!v->endpoint || (a->region && !v->region) || !v->ready.message)
+			goto nomem;
+	} else {
+		check_set(&v->ready, COND_FALSE, "AccountNotReady",
+			  "Azure validation is off (--azure-validation=off): set spec.endpoint, "
+			  "nothing is asked of Azure Resource Manager");
+		if (!v->ready.message)
+			goto nomem;
+	}
+	return FC_OK;
+nomem:
+	account_verdict_release(v);
+	return FC_ERR_NOMEM;
+}
+
+static fc_err model_verdict_skipped(const struct spec_model *m, int azure_off,
+				    struct model_verdict *v)
+{
+	const char *msg = azure_off ? "Azure validation is off (--azure-validation=off)"
+				    : "spec.validation is Skip: Azure was not asked";
+
+	memset(v, 0, sizeof(*v));
+	v->generation = m->meta.generation;
+	v->skipped = 1;
+	check_set(&v->region, COND_UNKNOWN, "ValidationSkipped", msg);
+	check_set(&v->deployment, COND_UNKNOWN, "ValidationSkipped", msg);
+	check_set(&v->deprecated, COND_UNKNOWN, "ValidationSkipped", msg);
+	if (!v->region.message || !v->deployment.message || !v->deprecated.message) {
+		model_verdict_release(v);
+		return FC_ERR_NOMEM;
+	}
+	return FC_OK;
+}
+
+static const struct spec_account *find_account(const struct spec_account *accs, size_t n,
+					       const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(accs[i].meta.name, name)) {
+			if (idx)
+				*idx = i;
+			return &accs[i];
+		}
+	}
+	return NULL;
+}
+
+/* Index of the namespace's primary account (oldest live primary=true), or -1. */
+static long primary_index(const struct spec_account *accs, size_t n)
+{
+	long best = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!accs[i].primary || accs[i].meta.deleting || accs[i].invalid)
+			continue;
+		if (best < 0 || spec_meta_older(&accs[i].meta, &accs[best].meta) < 0)
+			best = (long)i;
+	}
+	return best;
+}
+
+/* The finalizers of obj as a JSON array text, with ours added or removed. */
+static fc_err finalizers_json(const cJSON *obj, int add, char **out)
+{
+	const cJSON *fin = json_path(obj, "metadata.finalizers"), *f;
+	cJSON *arr = cJSON_CreateArray();
+	fc_err rc = FC_ERR_NOMEM;
+
+	*out = NULL;
+	if (!arr)
+		return FC_ERR_NOMEM;
+	if (cJSON_IsArray(fin)) {
+		cJSON_ArrayForEach(f, fin) {
+			if (!cJSON_IsString(f) || !strcmp(f->valuestring, SPEC_FINALIZER))
+				continue;
+			if (!cJSON_AddItemToArray(arr, cJSON_CreateString(f->valuestring)))
+				goto out;
+		}
+	}
+	if (add && !cJSON_AddItemToArray(arr, cJSON_CreateString(SPEC_FINALIZER)))
+		goto out;
+	*out = json_print(arr);
+	rc = *out ? FC_OK : FC_ERR_NOMEM;
+out:
+	cJSON_Delete(arr);
+	return rc;
+}
+
+static void emit_event(const struct reconcile_config *cfg, const struct reconcile_ops *ops,
+		       struct event_dedup *events, const char *kind, const struct spec_meta *meta,
+		       const char *type, const char *reason, const char *message, const char *now)
+{
+	struct event_ref ref = { SPEC_GROUP "/" SPEC_VERSION, kind, meta->ns, meta->name,
+				 meta->uid, meta->resource_version };
+	cJSON *ev = NULL;
+
+	if (!ops->create_event || !meta->uid || !message)
+		return;
+	if (events && !event_dedup_should_emit(events, meta->uid, reason, message))
+		return;
+	if (event_build(&ref, type, reason, message, now, cfg->instance, &ev))
+		return;
+	if (ops->create_event(ops->ud, meta->ns, ev))
+		log_warn("event not recorded", "object", meta->name, "reason", reason, NULL);
+	cJSON_Delete(ev);
+}
+
+static fc_err patch_status(const struct reconcile_ops *ops, const char *plural,
+			   const struct spec_meta *meta, const cJSON *status)
+{
+	cJSON *body = cJSON_CreateObject();
+	char *text = NULL;
+	fc_err rc = FC_ERR_NOMEM;
+
+	if (!body || !cJSON_AddItemToObject(body, "status", cJSON_Duplicate(status, 1)))
+		goto out;
+	text = json_print(body);
+	if (!text)
+		goto out;
+	rc = ops->patch_status(ops->ud, plural, meta->ns, meta->name, text);
+out:
+	free(text);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* ---- the reconcile ------------------------------------------------------- */
+
+fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reconcile_ops *ops,
+			   struct event_dedup *events, struct verdict_cache *verdicts,
+			   const struct reconcile_snapshot *snap, struct reconcile_stats *stats)
+{
+	struct spec_defaults defs = { cfg->default_configmap, cfg->default_validation };
+	struct spec_account *accs = NULL;
+	struct spec_model *models = NULL;
+	struct account_verdict *av = NULL;
+	const struct account_verdict **avp = NULL;
+	struct model_verdict *mv = NULL;
+	const struct model_verdict **mvp = NULL;
+	const cJSON **acc_objs = NULL, **model_objs = NULL;
+	struct kv *current = NULL;
+	size_t nacc = 0, nmod = 0, ncurrent = 0;
+	struct render_input in;
+	struct render_output out;
+	int rendered = 0, azure_failed = 0;
+	unsigned char *model_changed = NULL, *acc_changed = NULL;
+	char now[40];
+	char *body = NULL;
+	long primary;
+	fc_err rc = FC_OK, status_rc = FC_OK;
+	int is_default_cm = !strcmp(snap->configmap, cfg->default_configmap);
+
+	memset(stats, 0, sizeof(*stats));
+	memset(&out, 0, sizeof(out));
+	ops->now(ops->ud, now, sizeof(now));
+
+	accs = calloc(snap->naccounts + 1, sizeof(*accs));
+	acc_objs = calloc(snap->naccounts + 1, sizeof(*acc_objs));
+	models = calloc(snap->nmodels + 1, sizeof(*models));
+	model_objs = calloc(snap->nmodels + 1, sizeof(*model_objs));
+	av = calloc(snap->naccounts + 1, sizeof(*av));
+	avp = calloc(snap->naccounts + 1, sizeof(*avp));
+	mv = calloc(snap->nmodels + 1, sizeof(*mv));
+	mvp = calloc(snap->nmodels + 1, sizeof(*mvp));
+	model_changed = calloc(snap->nmodels + 1, 1);
+	acc_changed = calloc(snap->naccounts + 1, 1);
+	if (!model_changed || !acc_changed || !accs || !acc_objs || !models || !model_objs || !av || !avp || !mv || !mvp) {
+		rc = FC_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < snap->naccounts; i++) {
+		if (spec_account_parse(snap->accounts[i], &accs[nacc]) == FC_OK)
+			acc_objs[nacc++] = snap->accounts[i];
+	}
+	for (size_t i = 0; i < snap->nmodels; i++) {
+		if (spec_model_parse(snap->models[i], &defs, &models[nmod]) == FC_OK)
+			model_objs[nmod++] = snap->models[i];
+	}
+	rc = configmap_owned(snap->cm, CONFIGMAP_FIELD_MANAGER, &current, &ncurrent);
+	if (rc)
+		goto out;
+
+	/* 1. verdicts: accounts */
+	for (size_t i = 0; i < nacc; i++) {
+		if (accs[i].meta.deleting || accs[i].invalid)
+			continue; /* render reports these without a verdict */
+		if (cfg->azure_off || !ops->check_account)
+			rc = account_verdict_off(&accs[i], &av[i]);
+		else
+			rc = ops->check_account(ops->ud, &accs[i], &av[i]);
+		if (rc)
+			goto out;
+		avp[i] = &av[i];
+		if (av[i].ready.status == COND_UNKNOWN)
+			azure_failed = 1;
+	}
+	primary = primary_index(accs, nacc);
+
+	/* 2. verdicts: models */
+	for (size_t i = 0; i < nmod; i++) {
+		struct spec_model *m = &models[i];
+		size_t ai;
+		const struct spec_account *acc;
+		long retry = 0;
+
+		if (m->meta.deleting || m->invalid)
+			continue;
+		acc = find_account(accs, nacc, m->account_ref, &ai);
+		if (!acc || !avp[ai] || avp[ai]->ready.status != COND_TRUE)
+			continue; /* AccountNotFound / AccountNotReady: render says so */
+		if (cfg->azure_off || m->validation == VALIDATION_SKIP || !ops->check_model) {
+			rc = model_verdict_skipped(m, cfg->azure_off || !ops->check_model, &mv[i]);
+			if (rc)
+				goto out;
+			mvp[i] = &mv[i];
+			continue;
+		}
+		rc = ops->check_model(ops->ud, m, acc, avp[ai],
+				      primary >= 0 ? &accs[primary] : NULL,
+				      primary >= 0 ? avp[primary] : NULL, &mv[i], &retry);
+		if (rc)
+			goto out;
+		mvp[i] = &mv[i];
+		if (retry > 0 && (stats->requeue_after_ms == 0 || retry < stats->requeue_after_ms))
+			stats->requeue_after_ms = retry;
+		if (verdict_definitive(&mv[i])) {
+			verdict_cache_store(verdicts, m->meta.uid ? m->meta.uid : m->meta.name, &mv[i]);
+		} else {
+			struct model_verdict cached;
+
+			azure_failed = 1;
+			if (verdict_cache_lookup(verdicts, m->meta.uid ? m->meta.uid : m->meta.name,
+						 m->meta.generation, &cached)) {
+				/* the verdict for this generation stands; the failure
+				 * shows on the condition it affects */
+				struct check *fresh[2] = { &mv[i].region, &mv[i].deployment };
+				struct check *keep[2] = { &cached.region, &cached.deployment };
+
+				for (int k = 0; k < 2; k++) {
+					if (fresh[k]->status == COND_UNKNOWN && fresh[k]->message) {
+						struct buf b;
+
+						buf_init(&b, 8192);
+						buf_appendf(&b, "%s (last check failed: %s)",
+							    keep[k]->message ? keep[k]->message : keep[k]->reason,
+							    fresh[k]->message);
+						free(keep[k]->message);
+						keep[k]->message = buf_take(&b);
+					}
+				}
+				model_verdict_release(&mv[i]);
+				mv[i] = cached;
+			}
+		}
+	}
+
+	/* 3. render */
+	memset(&in, 0, sizeof(in));
+	in.ns = snap->ns;
+	in.configmap = snap->configmap;
+	in.default_configmap = cfg->default_configmap;
+	in.accounts = accs;
+	in.naccounts = nacc;
+	in.account_verdicts = avp;
+	in.models = models;
+	in.nmodels = nmod;
+	in.model_verdicts = mvp;
+	in.current = current;
+	in.ncurrent = ncurrent;
+	rc = render_configmap(&in, &out);
+	if (rc)
+		goto out;
+	rendered = 1;
+
+	/* 4. finalizers on live models, before their keys are published */
+	for (size_t i = 0; i < nmod; i++) {
+		char *fin = NULL;
+
+		if (models[i].meta.deleting || models[i].meta.has_finalizer)
+			continue;
+		rc = finalizers_json(model_objs[i], 1, &fin);
+		if (!rc)
+			rc = ops->set_finalizers(ops->ud, models[i].meta.ns, models[i].meta.name,
+						 models[i].meta.resource_version, fin);
+		free(fin);
+		if (rc)
+			goto out;
+	}
+
+	/* 5. the ConfigMap: one apply carrying every change */
+	if (configmap_needs_write(snap->cm, CONFIGMAP_FIELD_MANAGER, out.data, out.ndata, out.hash)) {
+		rc = configmap_apply_body(snap->ns, snap->configmap, out.data, out.ndata, out.hash, &body);
+		if (rc == FC_ERR_TOOBIG)
+			log_error("ConfigMap data would exceed the API server's 1 MiB object limit; not written",
+				  "configmap", snap->configmap, "namespace", snap->ns, NULL);
+		if (rc)
+			goto out;
+		rc = ops->apply_configmap(ops->ud, snap->ns, snap->configmap, body);
+		if (rc)
+			goto out;
+		stats->wrote_configmap = 1;
+		stats->changes = configmap_diff_summary(current, ncurrent, out.data, out.ndata);
+	}
+
+	/* 6. status, only where it changed */
+	for (size_t i = 0; i < nmod; i++) {
+		const struct render_model_status *rs = &out.models[i];
+		cJSON *st = NULL;
+		fc_err src;
+
+		if (models[i].meta.deleting)
+			continue;
+		stats->models_total++;
+		if (rs->nconds && rs->conds[0].status == COND_TRUE)
+			stats->models_ready++;
+		src = conditions_model_status(&models[i], rs, json_path(model_objs[i], "status"),
+					      now, &st);
+		if (!src && !conditions_status_equal(st, json_path(model_objs[i], "status"))) {
+			src = patch_status(ops, "foundrymodels", &models[i].meta, st);
+			if (!src) {
+				stats->status_writes++;
+				model_changed[i] = 1;
+			}
+		}
+		cJSON_Delete(st);
+		if (src && src != FC_ERR_NOTFOUND)
+			status_rc = src;
+	}
+	if (is_default_cm) {
+		for (size_t i = 0; i < nacc; i++) {
+			cJSON *st = NULL;
+			fc_err src;
+
+			if (accs[i].meta.deleting)
+				continue;
+			src = conditions_account_status(&accs[i], &out.accounts[i],
+							json_path(acc_objs[i], "status"), now, &st);
+			if (!src && !conditions_status_equal(st, json_path(acc_objs[i], "status"))) {
+				src = patch_status(ops, "foundryaccounts", &accs[i].meta, st);
+				if (!src) {
+					stats->status_writes++;
+					acc_changed[i] = 1;
+				}
+			}
+			cJSON_Delete(st);
+			if (src && src != FC_ERR_NOTFOUND)
+				status_rc = src;
+		}
+	}
+
+	/* 7. events: only with a status change (a restart or resync that
+	 * changes nothing writes no object, events included), deduplicated
+	 * in memory against retry loops */
+	for (size_t i = 0; i < nmod; i++) {
+		const struct render_model_status *rs = &out.models[i];
+		const struct render_cond *ready = rs->nconds ? &rs->conds[0] : NULL;
+
+		if (models[i].meta.deleting || !ready || !model_changed[i])
+			continue;
+		if (ready->status == COND_TRUE)
+			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Normal", "Published",
+				   ready->message ? ready->message : "published", now);
+		else if (ready->status == COND_FALSE)
+			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Warning",
+				   ready->reason, ready->message ? ready->message : ready->reason, now);
+		if (mvp[i] && mvp[i]->deprecated.status == COND_TRUE)
+			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Warning",
+				   "Deprecated", mvp[i]->deprecated.message, now);
+		if (mvp[i] && mvp[i]->consolidation)
+			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Normal",
+				   "ConsolidationPossible", mvp[i]->consolidation, now);
+	}
+	if (is_default_cm) {
+		for (size_t i = 0; i < nacc; i++) {
+			const struct render_account_status *as = &out.accounts[i];
+
+			if (accs[i].meta.deleting || !acc_changed[i] || !as->nconds ||
+			    as->conds[0].status != COND_FALSE)
+				continue;
+			emit_event(cfg, ops, events, "FoundryAccount", &accs[i].meta, "Warning",
+				   as->conds[0].reason, as->conds[0].message, now);
+		}
+	}
+
+	/* 8. deleting models: their keys are gone now, drop the finalizer */
+	for (size_t i = 0; i < nmod; i++) {
+		char *fin = NULL;
+
+		if (!models[i].meta.deleting || !models[i].meta.has_finalizer)
+			continue;
+		rc = finalizers_json(model_objs[i], 0, &fin);
+		if (!rc)
+			rc = ops->set_finalizers(ops->ud, models[i].meta.ns, models[i].meta.name,
+						 models[i].meta.resource_version, fin);
+		free(fin);
+		if (rc == FC_ERR_NOTFOUND)
+			rc = FC_OK;
+		if (rc)
+			goto out;
+		if (models[i].meta.uid) {
+			verdict_cache_forget(verdicts, models[i].meta.uid);
+			if (events)
+				event_dedup_forget(events, models[i].meta.uid);
+		}
+	}
+	rc = status_rc;
+	if (!rc && azure_failed && stats->requeue_after_ms == 0)
+		rc = FC_ERR_UNAVAILABLE; /* per-item backoff, then ask Azure again */
+out:
+	if (rendered)
+		render_output_release(&out);
+	free(body);
+	kv_array_free(current, ncurrent);
+	for (size_t i = 0; mv && i < snap->nmodels; i++)
+		model_verdict_release(&mv[i]);
+	for (size_t i = 0; av && i < snap->naccounts; i++)
+		account_verdict_release(&av[i]);
+	for (size_t i = 0; i < nmod; i++)
+		spec_model_release(&models[i]);
+	for (size_t i = 0; i < nacc; i++)
+		spec_account_release(&accs[i]);
+	free(model_changed);
+	free(acc_changed);
+	free(mv);
+	free(mvp);
+	free(av);
+	free(avp);
+	free(models);
+	free(model_objs);
+	free(accs);
+	free(acc_objs);
+	return rc;
+}

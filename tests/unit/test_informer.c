@@ -1,0 +1,565 @@
+/* Unit tests: informer.c over a scripted fake transport (list pagination,
+ * watch events, bookmarks, 410 relist with delete detection, backoff,
+ * stop, store access). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include "fake_transport.h"
+#include "informer.h"
+#include "json.h"
+
+/* ---- scripted API server --------------------------------------------- */
+
+struct step {
+	const char *want_in_url;   /* substring the URL must contain, or NULL */
+	long status;
+	const char *body;
+	size_t chunk;
+};
+
+struct server {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	const struct step *steps;
+	int nsteps;
+	int next;
+	int blocked;               /* the informer is waiting in the final watch */
+	char urls[16][512];
+	char bad[512];             /* first URL mismatch */
+};
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static fc_err serve(void *ud, const struct http_request *req, struct http_response *resp)
+{
+	struct server *s = ud;
+	const struct step *st = NULL;
+	int i;
+
+	pthread_mutex_lock(&s->lock);
+	i = s->next++;
+	if (i < 16)
+		snprintf(s->urls[i], sizeof(s->urls[i]), "%s", req->url);
+	if (i < s->nsteps) {
+		st = &s->steps[i];
+		if (st->want_in_url && !strstr(req->url, st->want_in_url) && !s->bad[0])
+			snprintf(s->bad, sizeof(s->bad), "step %d: %s lacks %s", i, req->url,
+				 st->want_in_url);
+	} else {
+		s->blocked = 1;
+	}
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+	if (!st) {
+		/* a watch that lasts until cancelled */
+		while (!(req->cancel && __atomic_load_n(req->cancel, __ATOMIC_ACQUIRE)))
+			usleep(2000);
+		return FC_ERR_CANCELLED;
+	}
+	return fake_transport_respond(req, resp, st->status, st->body, st->chunk);
+}
+
+/* Waits until the informer blocks in its final watch. */
+static void wait_blocked(struct server *s)
+{
+	long end = ms_now() + 10000;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->blocked && ms_now() < end) {
+		pthread_mutex_unlock(&s->lock);
+		usleep(2000);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	assert_true(s->blocked);
+}
+
+/* ---- recorded callbacks ---------------------------------------------- */
+
+struct rec {
+	pthread_mutex_t lock;
+	char ev[64][96];
+	int n;
+};
+
+static void add_rec(struct rec *r, const char *s)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->n < 64)
+		snprintf(r->ev[r->n++], sizeof(r->ev[0]), "%s", s);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void on_add(void *ud, const cJSON *o)
+{
+	char b[96];
+
+	snprintf(b, sizeof(b), "add %s %s", json_str_or(o, "metadata.name", "?"),
+		 json_str_or(o, "metadata.resourceVersion", "?"));
+	add_rec(ud, b);
+}
+
+static void on_update(void *ud, const cJSON *old, const cJSON *o)
+{
+	char b[96];
+
+	snprintf(b, sizeof(b), "update %s %s->%s", json_str_or(o, "metadata.name", "?"),
+		 json_str_or(old, "metadata.resourceVersion", "?"),
+		 json_str_or(o, "metadata.resourceVersion", "?"));
+	add_rec(ud, b);
+}
+
+static void on_delete(void *ud, const cJSON *o)
+{
+	char b[96];
+
+	snprintf(b, sizeof(b), "delete %s %s", json_str_or(o, "metadata.name", "?"),
+		 json_str_or(o, "metadata.resourceVersion", "?"));
+	add_rec(ud, b);
+}
+
+static void on_synced(void *ud)
+{
+	add_rec(ud, "synced");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Checks r->ev[from..from+n) equals want (sorted when unordered). */
+static void check_events(struct rec *r, int from, const char *const *want, int n, int unordered)
+{
+	char got[16][96];
+
+	assert_true(from + n <= r->n);
+	for (int i = 0; i < n; i++)
+		memcpy(got[i], r->ev[from + i], sizeof(got[i]));
+	if (unordered)
+		qsort(got, (size_t)n, sizeof(got[0]), cmp_str);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(got[i], want[i]))
+			fail_msg("event %d: got '%s' want '%s'", from + i, got[i], want[i]);
+	}
+}
+
+/* ---- fixtures -------------------------------------------------------- */
+
+struct fx {
+	struct server srv;
+	struct rec rec;
+	struct fake_transport ft;
+	struct kube_config cfg;
+	struct kube_client *kc;
+};
+
+static int setup(void **state)
+{
+	static const char y[] =
+		"current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		"clusters: [{name: c, cluster: {server: 'https://k8s.test'}}]\n"
+		"users: [{name: u, user: {token: t}}]\n";
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	pthread_mutex_init(&f->srv.lock, NULL);
+	pthread_cond_init(&f->srv.cv, NULL);
+	pthread_mutex_init(&f->rec.lock, NULL);
+	fake_transport_init(&f->ft, serve, &f->srv);
+	if (kube_config_parse(y, sizeof(y) - 1, NULL, &f->cfg, NULL, 0) ||
+	    kube_client_new(&f->ft.t, &f->cfg, &f->kc))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	kube_client_free(f->kc);
+	kube_config_release(&f->cfg);
+	fake_transport_release(&f->ft);
+	pthread_mutex_destroy(&f->srv.lock);
+	pthread_cond_destroy(&f->srv.cv);
+	pthread_mutex_destroy(&f->rec.lock);
+	free(f);
+	return 0;
+}
+
+static struct informer_handlers handlers_for(struct rec *r)
+{
+	struct informer_handlers h = { on_add, on_update, on_delete, on_synced, r };
+
+	return h;
+}
+
+#define CM(name, rv, extra) \
+	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns\",\"resourceVersion\":\"" rv "\"" extra "}}"
+#define WEV(type, name, rv) \
+	"{\"type\":\"" type "\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\"," \
+	"\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns\",\"resourceVersion\":\"" rv "\"}}}\n"
+
+static const struct step main_script[] = {
+	/* 0, 1: the first list, two pages */
+	{ "/api/v1/namespaces/ns/configmaps?limit=2", 200,
+	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"10\","
+	  "\"continue\":\"c1\"},\"items\":["
+	  CM("a", "1", ",\"managedFields\":[{\"manager\":\"kubectl\"}],\"annotations\":{"
+		       "\"kubectl.kubernetes.io/last-applied-configuration\":\"{huge}\",\"keep\":\"me\"}")
+	  "," CM("b", "2", "") "]}", 0 },
+	{ "&continue=c1", 200,
+	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"10\"},"
+	  "\"items\":[" CM("c", "3", "") "]}", 0 },
+	/* 2: watch from 10 */
+	{ "watch=1&allowWatchBookmarks=true&timeoutSeconds=", 200,
+	  WEV("ADDED", "d", "11") WEV("MODIFIED", "a", "12") WEV("DELETED", "b", "13")
+	  "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\","
+	  "\"metadata\":{\"resourceVersion\":\"20\"}}}\n", 5 },
+	/* 3: re-watch from the bookmark: too old */
+	{ "&resourceVersion=20", 200,
+	  "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old\"}}\n", 0 },
+	/* 4: relist: d deleted, c changed, e added while away */
+	{ "/api/v1/namespaces/ns/configmaps?limit=2", 200,
+	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"40\"},"
+	  "\"items\":[" CM("a", "12", "") "," CM("c", "30", "") "," CM("e", "31", "") "]}", 0 },
+	/* 5: a server error: back off, re-watch from the same version */
+	{ "&resourceVersion=40", 500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd down\"}", 0 },
+	/* 6: HTTP 410: relist */
+	{ "&resourceVersion=40", 410, "{\"kind\":\"Status\",\"code\":410,\"message\":\"gone\"}", 0 },
+	/* 7: relist, nothing changed */
+	{ "?limit=2", 200,
+	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"50\"},"
+	  "\"items\":[" CM("a", "12", "") "," CM("c", "30", "") "," CM("e", "31", "") "]}", 0 },
+	/* 8: the watch then blocks until stopped (not scripted) */
+};
+
+struct names {
+	char all[256];
+};
+
+static fc_err collect(void *ud, const cJSON *o)
+{
+	struct names *n = ud;
+
+	strncat(n->all, json_str_or(o, "metadata.name", "?"), sizeof(n->all) - strlen(n->all) - 2);
+	strcat(n->all, ",");
+	return FC_OK;
+}
+
+static fc_err stop_at_first(void *ud, const cJSON *o)
+{
+	(void)ud;
+	(void)o;
+	return FC_ERR_STATE;
+}
+
+static void test_list_watch_relist(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .group = "", .version = "v1", .plural = "configmaps", .ns = "ns",
+				   .page_size = 2, .backoff_min_ms = 10, .backoff_max_ms = 40 };
+	struct informer_handlers h = handlers_for(&f->rec);
+	struct informer *inf = NULL;
+	struct names names = { "" };
+	cJSON *obj = NULL;
+	char rv[64], sorted[256];
+	static const char *const phase1[] = { "add a 1", "add b 2", "add c 3" };
+	static const char *const watch1[] = { "add d 11", "update a 1->12", "delete b 13" };
+	static const char *const phase2[] = { "add e 31", "update c 3->30" };
+
+	f->srv.steps = main_script;
+	f->srv.nsteps = (int)(sizeof(main_script) / sizeof(main_script[0]));
+	assert_int_equal(informer_new(f->kc, &o, &h, &inf), FC_OK);
+	assert_int_equal(informer_synced(inf), 0);
+	assert_int_equal(informer_wait_synced(inf, 10), FC_ERR_TIMEOUT);
+	assert_int_equal(informer_start(inf), FC_OK);
+	assert_int_equal(informer_start(inf), FC_ERR_STATE);
+	assert_int_equal(informer_wait_synced(inf, 5000), FC_OK);
+	wait_blocked(&f->srv);
+	if (f->srv.bad[0])
+		fail_msg("%s", f->srv.bad);
+	assert_int_equal(f->srv.next, 9);
+
+	/* the event sequence */
+	assert_int_equal(f->rec.n, 3 + 1 + 3 + 3 + 1 + 1);
+	check_events(&f->rec, 0, phase1, 3, 1);
+	assert_string_equal(f->rec.ev[3], "synced");
+	check_events(&f->rec, 4, watch1, 3, 0);
+	check_events(&f->rec, 7, phase2, 2, 1);
+	assert_string_equal(f->rec.ev[9], "delete d 11"); /* noticed by the relist */
+	assert_string_equal(f->rec.ev[10], "synced");
+	assert_string_equal(f->rec.ev[11], "synced"); /* second relist: no change */
+
+	/* the store */
+	assert_int_equal(informer_count(inf), 3);
+	informer_resource_version(inf, rv, sizeof(rv));
+	assert_string_equal(rv, "50");
+	assert_int_equal(informer_get(inf, "ns", "a", &obj), FC_OK);
+	assert_string_equal(json_str_or(obj, "metadata.resourceVersion", ""), "12");
+	assert_string_equal(json_str_or(obj, "kind", ""), "ConfigMap");     /* added to list items */
+	assert_string_equal(json_str_or(obj, "apiVersion", ""), "v1");
+	cJSON_Delete(obj);
+	assert_int_equal(informer_get(inf, "ns", "b", &obj), FC_ERR_NOTFOUND);
+	assert_null(obj);
+	assert_int_equal(informer_get(inf, "ns", "", &obj), FC_ERR_INVAL);
+	assert_int_equal(informer_each(inf, collect, &names), FC_OK);
+	{
+		/* order is the hash's: compare sorted */
+		char buf[256], *save = NULL, got[3][16];
+		int n = 0;
+
+		snprintf(buf, sizeof(buf), "%s", names.all);
+		for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			assert_true(n < 3);
+			snprintf(got[n++], sizeof(got[0]), "%s", t);
+		}
+		assert_int_equal(n, 3);
+		qsort(got, 3, sizeof(got[0]), cmp_str);
+		snprintf(sorted, sizeof(sorted), "%s,%s,%s", got[0], got[1], got[2]);
+		assert_string_equal(sorted, "a,c,e");
+	}
+	assert_int_equal(informer_each(inf, stop_at_first, NULL), FC_ERR_STATE);
+
+	/* URLs: the watches resumed from the right versions */
+	assert_non_null(strstr(f->srv.urls[2], "&resourceVersion=10"));
+	assert_non_null(strstr(f->srv.urls[8], "&resourceVersion=50"));
+
+	informer_stop(inf);
+	informer_stop(inf); /* idempotent */
+	/* the store stays readable after stop */
+	assert_int_equal(informer_count(inf), 3);
+	informer_free(inf);
+}
+
+static void test_strip_on_first_list(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .version = "v1", .plural = "configmaps", .ns = "ns", .page_size = 2 };
+	struct informer *inf = NULL;
+	cJSON *obj = NULL;
+	const cJSON *ann;
+
+	f->srv.steps = main_script;
+	f->srv.nsteps = 2;
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_OK);
+	assert_int_equal(informer_start(inf), FC_OK);
+	assert_int_equal(informer_wait_synced(inf, 5000), FC_OK);
+	assert_int_equal(informer_get(inf, "ns", "a", &obj), FC_OK);
+	assert_null(json_path(obj, "metadata.managedFields"));
+	assert_int_equal(json_get_obj(obj, "metadata.annotations", &ann), FC_OK);
+	assert_null(json_child(ann, "kubectl.kubernetes.io/last-applied-configuration"));
+	assert_string_equal(json_str_or(ann, "keep", ""), "me");
+	cJSON_Delete(obj);
+	informer_free(inf);
+
+	/* keep_managed_fields (the ConfigMap owner check needs them) */
+	f->srv.next = 0;
+	f->srv.blocked = 0;
+	o.keep_managed_fields = 1;
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_OK);
+	assert_int_equal(informer_start(inf), FC_OK);
+	assert_int_equal(informer_wait_synced(inf, 5000), FC_OK);
+	assert_int_equal(informer_get(inf, "ns", "a", &obj), FC_OK);
+	assert_non_null(json_path(obj, "metadata.managedFields"));
+	cJSON_Delete(obj);
+	informer_free(inf);
+}
+
+static const struct step failing_lists[] = {
+	{ "?limit=500", 500, "", 0 },
+	{ "?limit=500", 503, "", 0 },
+	{ "?limit=500", 403, "{\"kind\":\"Status\",\"message\":\"forbidden\"}", 0 },
+	{ "?limit=500", 200, "{\"kind\":\"FoundryModelList\",\"apiVersion\":\"foundry.aucert.io/v1alpha1\","
+			     "\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[{\"metadata\":{\"name\":\"cluster-wide\","
+			     "\"resourceVersion\":\"4\"}}]}", 0 },
+};
+
+static void test_backoff_then_sync(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .group = "foundry.aucert.io", .version = "v1alpha1",
+				   .plural = "foundrymodels", .backoff_min_ms = 20, .backoff_max_ms = 40 };
+	struct informer_handlers h = handlers_for(&f->rec);
+	struct informer *inf = NULL;
+	cJSON *obj = NULL;
+	long t0;
+
+	f->srv.steps = failing_lists;
+	f->srv.nsteps = 4;
+	assert_int_equal(informer_new(f->kc, &o, &h, &inf), FC_OK);
+	t0 = ms_now();
+	assert_int_equal(informer_start(inf), FC_OK);
+	assert_int_equal(informer_wait_synced(inf, 5000), FC_OK);
+	/* three backoffs of at least 10, 20, 20 ms (half-jittered) */
+	assert_true(ms_now() - t0 >= 50);
+	wait_blocked(&f->srv);
+	if (f->srv.bad[0])
+		fail_msg("%s", f->srv.bad);
+	assert_string_equal(f->srv.urls[0], "https://k8s.test/apis/foundry.aucert.io/v1alpha1/foundrymodels?limit=500");
+	/* cluster-wide store key is the name alone; kind from "FoundryModelList" */
+	assert_int_equal(informer_get(inf, NULL, "cluster-wide", &obj), FC_OK);
+	assert_string_equal(json_str_or(obj, "kind", ""), "FoundryModel");
+	assert_string_equal(json_str_or(obj, "apiVersion", ""), "foundry.aucert.io/v1alpha1");
+	cJSON_Delete(obj);
+	assert_int_equal(f->rec.n, 2);
+	assert_string_equal(f->rec.ev[0], "add cluster-wide 4");
+	informer_free(inf);
+}
+
+struct stopper {
+	struct informer *inf;
+	long after_ms;
+};
+
+static void *stop_later(void *arg)
+{
+	struct stopper *s = arg;
+
+	usleep((useconds_t)s->after_ms * 1000);
+	informer_stop(s->inf);
+	return NULL;
+}
+
+static const struct step always_failing[] = {
+	{ NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 },
+	{ NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 },
+};
+
+static void test_stop_before_sync(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .version = "v1", .plural = "configmaps",
+				   .backoff_min_ms = 10000, .backoff_max_ms = 30000 };
+	struct informer *inf = NULL;
+	struct stopper s;
+	pthread_t th;
+	long t0;
+
+	f->srv.steps = always_failing;
+	f->srv.nsteps = 8;
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_OK);
+	assert_int_equal(informer_start(inf), FC_OK);
+	assert_int_equal(informer_wait_synced(inf, 100), FC_ERR_TIMEOUT);
+	s.inf = inf;
+	s.after_ms = 50;
+	t0 = ms_now();
+	pthread_create(&th, NULL, stop_later, &s);
+	/* wakes when stopped; the thread was in a 5-10 s backoff sleep */
+	assert_int_equal(informer_wait_synced(inf, -1), FC_ERR_CANCELLED);
+	pthread_join(th, NULL);
+	assert_true(ms_now() - t0 < 2000);
+	assert_int_equal(f->srv.next, 1);
+	informer_free(inf);
+
+	/* never started */
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_OK);
+	informer_stop(inf);
+	informer_free(inf);
+	informer_free(NULL);
+}
+
+static const struct step selector_script[] = {
+	{ "https://k8s.test/api/v1/namespaces/team/configmaps?labelSelector=app%3Dx%2Cenv%20in%20%28a%29"
+	  "&fieldSelector=metadata.name%3Dllm-config&limit=500", 200,
+	  "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}", 0 },
+	{ "configmaps?labelSelector=app%3Dx%2Cenv%20in%20%28a%29&fieldSelector=metadata.name%3Dllm-config"
+	  "&watch=1", 200, "", 0 },
+};
+
+static void test_selectors_and_quick_watch_end(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .version = "v1", .plural = "configmaps", .ns = "team",
+				   .label_selector = "app=x,env in (a)",
+				   .field_selector = "metadata.name=llm-config",
+				   .watch_timeout_s = 7, .backoff_min_ms = 10 };
+	struct informer *inf = NULL;
+
+	f->srv.steps = selector_script;
+	f->srv.nsteps = 2;
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_OK);
+	assert_int_equal(informer_start(inf), FC_OK);
+	wait_blocked(&f->srv);
+	if (f->srv.bad[0])
+		fail_msg("%s", f->srv.bad);
+	/* the timeout is jittered within [7, 14) */
+	{
+		const char *t = strstr(f->srv.urls[1], "timeoutSeconds=");
+		long v;
+
+		assert_non_null(t);
+		v = strtol(t + 15, NULL, 10);
+		assert_true(v >= 7 && v < 14);
+	}
+	/* an empty watch that ended at once was followed by a re-watch
+	 * (after a backoff), not a relist */
+	assert_non_null(strstr(f->srv.urls[2], "watch=1"));
+	assert_non_null(strstr(f->srv.urls[2], "resourceVersion=1"));
+	informer_free(inf);
+}
+
+static void test_invalid(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .version = "v1", .plural = "config maps" };
+	struct informer *inf = NULL;
+
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_ERR_INVAL);
+	assert_null(inf);
+	o.plural = NULL;
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_ERR_INVAL);
+}
+
+static void test_strip(void **state)
+{
+	cJSON *o = NULL;
+	static const char s[] =
+		"{\"metadata\":{\"name\":\"x\",\"managedFields\":[],\"annotations\":{"
+		"\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\"}}}";
+
+	(void)state;
+	assert_int_equal(json_parse(s, sizeof(s) - 1, &o), FC_OK);
+	informer_strip(o, 1);
+	assert_non_null(json_path(o, "metadata.managedFields"));
+	informer_strip(o, 0);
+	assert_null(json_path(o, "metadata.managedFields"));
+	assert_null(json_child(json_path(o, "metadata.annotations"),
+			       "kubectl.kubernetes.io/last-applied-configuration"));
+	cJSON_Delete(o);
+	o = cJSON_CreateObject();
+	informer_strip(o, 0); /* no metadata: nothing to do */
+	cJSON_Delete(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_watch_relist, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_strip_on_first_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_then_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_before_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selectors_and_quick_watch_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+		cmocka_unit_test(test_strip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
