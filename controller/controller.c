@@ -39,7 +39,6 @@ struct controller {
 	struct informer *accounts, *models, *cms;
 	struct workqueue *wq;
 	struct event_dedup events;
-	struct verdict_cache verdicts;
 	struct azure_auth *auth;
 	struct azure_client *az;
 	struct metrics *metrics;
@@ -407,7 +406,7 @@ static fc_err reconcile_key(struct controller *c, const char *key, struct reconc
 	snap.models = (const cJSON *const *)models.items;
 	snap.nmodels = models.n;
 	snap.cm = cm;
-	rc = reconcile_configmap(&c->rcfg, &ops, &c->events, &c->verdicts, &snap, stats);
+	rc = reconcile_configmap(&c->rcfg, &ops, &c->events, &snap, stats);
 out:
 	cJSON_Delete(cm);
 	snap_free(&accs);
@@ -703,7 +702,6 @@ int controller_run(const struct config *cfg)
 	atomic_store(&c->last_loop, (long)(mono_ms() / 1000));
 	identity(c->instance, sizeof(c->instance));
 	event_dedup_init(&c->events);
-	verdict_cache_init(&c->verdicts);
 	c->rcfg.default_configmap = cfg->configmap_name;
 	c->rcfg.default_validation = cfg->azure_validation == VALIDATION_SKIP ? VALIDATION_ENFORCE
 									   : cfg->azure_validation;
@@ -857,7 +855,6 @@ out:
 	if (c->kcfg_loaded)
 		kube_config_release(&c->kcfg);
 	metrics_free(c->metrics);
-	verdict_cache_release(&c->verdicts);
 	event_dedup_release(&c->events);
 	free(c);
 	return rc && !code ? 1 : code;

@@ -56,8 +56,9 @@ struct http_request {
  * - tls->ca_file / ca_pem replace the system CA store (only that bundle is
  *   trusted), as kubeconfig certificate-authority does. ca_pem wins over
  *   ca_file, cert_pem over cert_file, key_pem over key_file.
- * - cancel is checked about once per second while idle, and on every
- *   chunk received.
+ * - cancel is read with an atomic load, about once per second while idle
+ *   and on every chunk received; another thread sets it with
+ *   __atomic_store_n(flag, 1, __ATOMIC_RELEASE).
  * - Redirects are not followed; Expect: 100-continue is not sent. */
 
 struct http_response {

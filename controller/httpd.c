@@ -50,19 +50,20 @@ static const char *const listener_names[] = { "probes", "metrics" };
 
 /* ---- libwebsockets logging -> log.h ---- */
 
+/* Debug level only: lws reports bad client input ("Ran out of header data
+ * space") as errors, and a client must not be able to flood our log. Our
+ * own failures (bind, ...) are logged by this module. */
 static void lws_log_emit(int level, const char *line)
 {
 	char msg[512];
 	size_t n;
 
+	(void)level;
 	snprintf(msg, sizeof(msg), "%s", line);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	if (level & LLL_ERR)
-		log_warn("libwebsockets", "detail", msg, NULL);
-	else
-		log_debug("libwebsockets", "detail", msg, NULL);
+	log_debug("libwebsockets", "detail", msg, NULL);
 }
 
 static void set_lws_log(void)
@@ -133,9 +134,9 @@ static int send_headers(struct lws *wsi, struct session *s)
 
 	s->deferred = 0;
 	/* The whole response must be taken within the timeout, so that a
-	 * client reading slowly cannot pin the body in memory. (lws's own
-	 * PENDING_TIMEOUT_HTTP_CONTENT is re-armed by every write that makes
-	 * progress, so a user timer sets the total.) */
+	 * client reading slowly cannot pin the body in memory. lws has its own
+	 * content timeout; this timer makes the bound explicit (see
+	 * LWS_CALLBACK_TIMER). */
 	lws_set_timer_usecs(wsi, (lws_usec_t)s->timeout_secs * LWS_US_PER_SEC);
 	if (lws_add_http_common_headers(wsi, s->status, s->content_type, s->body.len, &p, end))
 		return 1;
@@ -316,7 +317,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (!s)
 			return -1;
 		return on_writeable(wsi, s) ? -1 : 0;
-	case LWS_CALLBACK_TIMER:
+	case LWS_CALLBACK_TIMER: /* the response deadline set in send_headers() */
 		if (s && s->status) {
 			log_debug("http response timed out", NULL);
 			return -1;
@@ -386,6 +387,7 @@ static fc_err listener_start(struct httpd *h, enum httpd_listener which, const c
 	info.fd_limit_per_thread = h->cfg.max_connections + 8; /* listen, cancel pipe, ... */
 	info.count_threads = 1;
 	info.server_string = "foundry-controller";
+	info.timeout_secs = h->cfg.timeout_secs;
 	l->ctx = lws_create_context(&info);
 	if (!l->ctx) {
 		log_error("cannot create http server", "listener", listener_names[which], NULL);

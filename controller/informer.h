@@ -92,9 +92,9 @@ fc_err informer_wait_synced(struct informer *inf, long timeout_ms);
 fc_err informer_get(struct informer *inf, const char *ns, const char *name, cJSON **out);
 
 /* Calls fn for every stored object (borrowed, valid for the call) under
- * the store's read lock: fn must not call back into this informer's
- * writer side (it cannot: only the informer thread writes) and should be
- * quick. A non-zero return stops the walk and is returned. */
+ * the store's read lock, so the informer thread cannot apply events
+ * meanwhile: fn should be quick and must not call informer_stop/free.
+ * A non-zero return stops the walk and is returned. */
 typedef fc_err (*informer_each_fn)(void *ud, const cJSON *obj);
 fc_err informer_each(struct informer *inf, informer_each_fn fn, void *ud);
 

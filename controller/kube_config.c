@@ -227,7 +227,7 @@ void kube_config_release(struct kube_config *kc)
 	memset(kc, 0, sizeof(*kc));
 }
 
-static void config_init(struct kube_config *kc)
+void kube_config_init(struct kube_config *kc)
 {
 	memset(kc, 0, sizeof(*kc));
 	pthread_mutex_init(&kc->lock, NULL);
@@ -534,7 +534,7 @@ static fc_err parse_labelled(const char *yaml, size_t len, const char *base_dir,
 	int have_parser = 0, have_doc = 0;
 	fc_err rc;
 
-	config_init(out);
+	kube_config_init(out);
 	if (len > KUBE_CONFIG_MAX) {
 		seterr(err, errlen, "%s is larger than %u bytes", label, KUBE_CONFIG_MAX);
 		rc = FC_ERR_TOOBIG;
@@ -636,7 +636,7 @@ fc_err kube_config_in_cluster(const char *sa_dir, struct kube_config *out, char 
 	fc_err rc;
 
 	buf_init(&b, 4096);
-	config_init(out);
+	kube_config_init(out);
 	if (!sa_dir)
 		sa_dir = getenv("FC_SERVICEACCOUNT_DIR");
 	if (!sa_dir || !*sa_dir)

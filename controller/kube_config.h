@@ -74,6 +74,10 @@ fc_err kube_config_parse(const char *yaml, size_t len, const char *base_dir,
 fc_err kube_config_in_cluster(const char *sa_dir, struct kube_config *out, char *err,
 			      size_t errlen);
 
+/* Sets up an empty configuration for a caller that fills the fields by
+ * hand (strings must then be malloc'ed: kube_config_release frees them). */
+void kube_config_init(struct kube_config *kc);
+
 /* Frees everything (zeroing secrets); out is then empty. Safe on an
  * all-zero or already released struct. */
 void kube_config_release(struct kube_config *kc);

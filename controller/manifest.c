@@ -789,6 +789,9 @@ static fc_err parser_error(struct parse *p, const yaml_parser_t *y)
 	size_t line = 1, col = 1;
 
 	switch (y->error) {
+	case YAML_NO_ERROR:
+		/* libyaml 0.2.5's loader fails some allocations without setting
+		 * an error (yaml_strdup of a default tag) */
 	case YAML_MEMORY_ERROR:
 		return nomem(p->err, p->errlen);
 	case YAML_READER_ERROR:

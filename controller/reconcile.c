@@ -10,160 +10,12 @@
 #include "json.h"
 #include "log.h"
 
-/* ---- verdict cache ------------------------------------------------------ */
-
-struct verdict_cache_entry {
-	struct verdict_cache_entry *next;
-	char *uid;
-	int64_t generation;
-	struct model_verdict v; /* deep copy */
-};
-
-void verdict_cache_init(struct verdict_cache *c)
-{
-	pthread_mutex_init(&c->lock, NULL);
-	c->head = NULL;
-	c->count = 0;
-}
-
-static void entry_free(struct verdict_cache_entry *e)
-{
-	free(e->uid);
-	model_verdict_release(&e->v);
-	free(e);
-}
-
-void verdict_cache_release(struct verdict_cache *c)
-{
-	struct verdict_cache_entry *e = c->head, *n;
-
-	for (; e; e = n) {
-		n = e->next;
-		entry_free(e);
-	}
-	c->head = NULL;
-	c->count = 0;
-	pthread_mutex_destroy(&c->lock);
-}
-
-void verdict_cache_forget(struct verdict_cache *c, const char *uid)
-{
-	pthread_mutex_lock(&c->lock);
-	for (struct verdict_cache_entry **pe = &c->head; *pe; pe = &(*pe)->next) {
-		if (!strcmp((*pe)->uid, uid)) {
-			struct verdict_cache_entry *e = *pe;
-
-			*pe = e->next;
-			entry_free(e);
-			c->count--;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-}
+/* ---- helpers ----------------------------------------------------------- */
 
 static char *xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
-
-static fc_err check_copy(struct check *dst, const struct check *src)
-{
-	dst->status = src->status;
-	dst->reason = src->reason;
-	dst->message = NULL;
-	if (src->message && !(dst->message = strdup(src->message)))
-		return FC_ERR_NOMEM;
-	return FC_OK;
-}
-
-static fc_err verdict_copy(struct model_verdict *dst, const struct model_verdict *src)
-{
-	memset(dst, 0, sizeof(*dst));
-	dst->generation = src->generation;
-	dst->skipped = src->skipped;
-	if (check_copy(&dst->region, &src->region) || check_copy(&dst->deployment, &src->deployment) ||
-	    check_copy(&dst->deprecated, &src->deprecated))
-		goto nomem;
-	if (src->retirement_date && !(dst->retirement_date = strdup(src->retirement_date)))
-		goto nomem;
-	if (src->consolidation && !(dst->consolidation = strdup(src->consolidation)))
-		goto nomem;
-	if (src->navailable_regions) {
-		dst->available_regions = calloc(src->navailable_regions, sizeof(char *));
-		if (!dst->available_regions)
-			goto nomem;
-		for (size_t i = 0; i < src->navailable_regions; i++) {
-			dst->available_regions[i] = strdup(src->available_regions[i]);
-			dst->navailable_regions = i + 1;
-			if (!dst->available_regions[i])
-				goto nomem;
-		}
-	}
-	return FC_OK;
-nomem:
-	model_verdict_release(dst);
-	return FC_ERR_NOMEM;
-}
-
-/* A verdict is definitive when no check is Unknown because of an Azure
- * failure: it can stand for its generation. */
-static int verdict_definitive(const struct model_verdict *v)
-{
-	return v->skipped || (v->region.status != COND_UNKNOWN && v->deployment.status != COND_UNKNOWN);
-}
-
-static void verdict_cache_store(struct verdict_cache *c, const char *uid,
-				const struct model_verdict *v)
-{
-	struct verdict_cache_entry *e;
-
-	pthread_mutex_lock(&c->lock);
-	for (e = c->head; e; e = e->next)
-		if (!strcmp(e->uid, uid))
-			break;
-	if (e) {
-		struct model_verdict nv;
-
-		if (!verdict_copy(&nv, v)) {
-			model_verdict_release(&e->v);
-			e->v = nv;
-			e->generation = v->generation;
-		}
-	} else if ((e = calloc(1, sizeof(*e))) != NULL) {
-		e->uid = strdup(uid);
-		if (!e->uid || verdict_copy(&e->v, v)) {
-			free(e->uid);
-			free(e);
-		} else {
-			e->generation = v->generation;
-			e->next = c->head;
-			c->head = e;
-			c->count++;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Copies the cached verdict for (uid, generation) into out; 1 if found. */
-static int verdict_cache_lookup(struct verdict_cache *c, const char *uid, int64_t generation,
-				struct model_verdict *out)
-{
-	int found = 0;
-
-	pthread_mutex_lock(&c->lock);
-	for (struct verdict_cache_entry *e = c->head; e; e = e->next) {
-		if (!strcmp(e->uid, uid)) {
-			if (e->generation == generation && !verdict_copy(out, &e->v))
-				found = 1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	return found;
-}
-
-/* ---- helpers ----------------------------------------------------------- */
 
 static void check_set(struct check *c, enum cond_status st, const char *reason, const char *msg)
 {
@@ -311,8 +163,7 @@ out:
 /* ---- the reconcile ------------------------------------------------------- */
 
 fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reconcile_ops *ops,
-			   struct event_dedup *events, struct verdict_cache *verdicts,
-			   const struct reconcile_snapshot *snap, struct reconcile_stats *stats)
+			   struct event_dedup *events, const struct reconcile_snapshot *snap, struct reconcile_stats *stats)
 {
 	struct spec_defaults defs = { cfg->default_configmap, cfg->default_validation };
 	struct spec_account *accs = NULL;
@@ -407,35 +258,8 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 		mvp[i] = &mv[i];
 		if (retry > 0 && (stats->requeue_after_ms == 0 || retry < stats->requeue_after_ms))
 			stats->requeue_after_ms = retry;
-		if (verdict_definitive(&mv[i])) {
-			verdict_cache_store(verdicts, m->meta.uid ? m->meta.uid : m->meta.name, &mv[i]);
-		} else {
-			struct model_verdict cached;
-
-			azure_failed = 1;
-			if (verdict_cache_lookup(verdicts, m->meta.uid ? m->meta.uid : m->meta.name,
-						 m->meta.generation, &cached)) {
-				/* the verdict for this generation stands; the failure
-				 * shows on the condition it affects */
-				struct check *fresh[2] = { &mv[i].region, &mv[i].deployment };
-				struct check *keep[2] = { &cached.region, &cached.deployment };
-
-				for (int k = 0; k < 2; k++) {
-					if (fresh[k]->status == COND_UNKNOWN && fresh[k]->message) {
-						struct buf b;
-
-						buf_init(&b, 8192);
-						buf_appendf(&b, "%s (last check failed: %s)",
-							    keep[k]->message ? keep[k]->message : keep[k]->reason,
-							    fresh[k]->message);
-						free(keep[k]->message);
-						keep[k]->message = buf_take(&b);
-					}
-				}
-				model_verdict_release(&mv[i]);
-				mv[i] = cached;
-			}
-		}
+		if (mv[i].region.status == COND_UNKNOWN || mv[i].deployment.status == COND_UNKNOWN)
+			azure_failed = 1; /* render keeps the verdict stored for this generation */
 	}
 
 	/* 3. render */
@@ -547,12 +371,10 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 		else if (ready->status == COND_FALSE)
 			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Warning",
 				   ready->reason, ready->message ? ready->message : ready->reason, now);
-		if (mvp[i] && mvp[i]->deprecated.status == COND_TRUE)
-			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Warning",
-				   "Deprecated", mvp[i]->deprecated.message, now);
-		if (mvp[i] && mvp[i]->consolidation)
-			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta, "Normal",
-				   "ConsolidationPossible", mvp[i]->consolidation, now);
+		if (rs->event_reason && rs->event_message)
+			emit_event(cfg, ops, events, "FoundryModel", &models[i].meta,
+				   strcmp(rs->event_reason, "ConsolidationPossible") ? "Warning" : "Normal",
+				   rs->event_reason, rs->event_message, now);
 	}
 	if (is_default_cm) {
 		for (size_t i = 0; i < nacc; i++) {
@@ -581,11 +403,8 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 			rc = FC_OK;
 		if (rc)
 			goto out;
-		if (models[i].meta.uid) {
-			verdict_cache_forget(verdicts, models[i].meta.uid);
-			if (events)
-				event_dedup_forget(events, models[i].meta.uid);
-		}
+		if (models[i].meta.uid && events)
+			event_dedup_forget(events, models[i].meta.uid);
 	}
 	rc = status_rc;
 	if (!rc && azure_failed && stats->requeue_after_ms == 0)

@@ -17,7 +17,6 @@
 #ifndef FC_RECONCILE_H
 #define FC_RECONCILE_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
@@ -64,19 +63,6 @@ struct reconcile_snapshot {
 	const cJSON *cm;                                /* current ConfigMap, or NULL */
 };
 
-/* Verdicts obtained for a model's generation stand while a later Azure call
- * fails (DESIGN.md §2); this cache remembers the last definitive verdict
- * per model uid. Thread-safe; bounded by the number of live models. */
-struct verdict_cache_entry;
-struct verdict_cache {
-	pthread_mutex_t lock;
-	struct verdict_cache_entry *head;
-	size_t count;
-};
-void verdict_cache_init(struct verdict_cache *c);
-void verdict_cache_release(struct verdict_cache *c);
-void verdict_cache_forget(struct verdict_cache *c, const char *uid);
-
 struct reconcile_config {
 	const char *default_configmap;     /* --configmap-name */
 	enum validation_mode default_validation;
@@ -96,7 +82,6 @@ struct reconcile_stats {
  * needed writing); an error asks the caller to retry with backoff.
  * Caller frees stats->changes. */
 fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reconcile_ops *ops,
-			   struct event_dedup *events, struct verdict_cache *verdicts,
-			   const struct reconcile_snapshot *snap, struct reconcile_stats *stats);
+			   struct event_dedup *events, const struct reconcile_snapshot *snap, struct reconcile_stats *stats);
 
 #endif /* FC_RECONCILE_H */

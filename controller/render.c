@@ -64,32 +64,48 @@ void model_verdict_release(struct model_verdict *v)
 
 /* ---- small helpers ---- */
 
+/* Drops a UTF-8 sequence left incomplete at the end of p[0..len). */
+static void utf8_cut(char *p, size_t len)
+{
+	size_t i = len, need;
+	unsigned char c;
+
+	while (i > 0 && ((unsigned char)p[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	c = (unsigned char)p[i - 1];
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (len - (i - 1) < need)
+		p[i - 1] = '\0';
+}
+
 static char *msgf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* printf into a new string, cut at MSG_MAX bytes on a UTF-8 boundary.
  * NULL on NOMEM. */
 static char *msgf(const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, ap2;
 	int n;
 	size_t len;
 	char *p;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0)
 		n = 0;
 	len = (size_t)n > MSG_MAX ? MSG_MAX : (size_t)n;
 	p = malloc(len + 1);
+	if (p)
+		vsnprintf(p, len + 1, fmt, ap);
+	va_end(ap);
 	if (!p)
 		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(p, len + 1, fmt, ap);
-	va_end(ap);
 	if ((size_t)n > len)
-		while (len > 0 && ((unsigned char)p[len] & 0xc0) == 0x80)
-			p[len--] = '\0';
+		utf8_cut(p, len);
 	return p;
 }
 
@@ -679,6 +695,12 @@ static fc_err emit_model(const struct render_input *in, size_t mi, const struct 
 	return rc;
 }
 
+/* Message building: a part that would pass MSG_MAX is left out. */
+static fc_err soft(fc_err rc)
+{
+	return rc == FC_ERR_TOOBIG ? FC_OK : rc;
+}
+
 /* The Ready condition and the Published condition of a (not deleting) model. */
 static fc_err model_summary(const struct render_input *in, size_t mi, struct model_eval *e,
 			    const char *keys_str, struct render_cond *ready, struct render_cond *pub)
@@ -710,7 +732,7 @@ static fc_err model_summary(const struct render_input *in, size_t mi, struct mod
 	if (top) {
 		st = !strcmp(top->reason, "ValidationPending") ? COND_UNKNOWN : COND_FALSE;
 		reason = top->reason;
-		rc = buf_append_str(&b, top->msg);
+		rc = soft(buf_append_str(&b, top->msg));
 		for (size_t i = 0; !rc && i < e->nissues; i++) {
 			int seen = !strcmp(e->issues[i].reason, top->reason);
 
@@ -718,25 +740,28 @@ static fc_err model_summary(const struct render_input *in, size_t mi, struct mod
 				seen = e->issues[j].fails_ready && !strcmp(e->issues[j].reason, e->issues[i].reason);
 			if (seen || !e->issues[i].fails_ready)
 				continue;
-			rc = buf_appendf(&b, "%s%s", others++ ? ", " : " (also: ", e->issues[i].reason);
+			rc = soft(buf_appendf(&b, "%s%s", others++ ? ", " : " (also: ",
+					      e->issues[i].reason));
 		}
 		if (!rc && others)
-			rc = buf_append_str(&b, ")");
+			rc = soft(buf_append_str(&b, ")"));
 	} else {
 		st = COND_TRUE;
 		reason = "Published";
-		rc = buf_appendf(&b, "%s published in ConfigMap %s/%s", keys_str, m->meta.ns, in->configmap);
+		rc = soft(buf_appendf(&b, "%s published in ConfigMap %s/%s", keys_str, m->meta.ns,
+				      in->configmap));
 		for (size_t i = 0, n = 0; !rc && i < e->nissues; i++)
-			rc = buf_appendf(&b, "%s%s: %s", n++ ? "; " : "; warnings (validation: Warn): ",
-					 e->issues[i].reason, e->issues[i].msg);
+			rc = soft(buf_appendf(&b, "%s%s: %s", n++ ? "; " : "; warnings (validation: Warn): ",
+					      e->issues[i].reason, e->issues[i].msg));
 		if (!rc && e->skip)
-			rc = buf_append_str(&b, " (validation Skip: not checked against Azure)");
+			rc = soft(buf_append_str(&b, " (validation Skip: not checked against Azure)"));
 	}
 	if (!rc && m->deployment && m->model_name && strcmp(m->deployment, m->model_name))
-		rc = buf_appendf(&b, "; note: deployment \"%s\" differs from model.name \"%s\" "
-				 "(convention: deployment name == model name)", m->deployment, m->model_name);
+		rc = soft(buf_appendf(&b, "; note: deployment \"%s\" differs from model.name \"%s\" "
+				      "(convention: deployment name == model name)", m->deployment,
+				      m->model_name));
 	if (!rc && v && v->consolidation && v->generation == m->meta.generation)
-		rc = buf_appendf(&b, "; %s", v->consolidation);
+		rc = soft(buf_appendf(&b, "; %s", v->consolidation));
 	if (rc) {
 		buf_release(&b);
 		return FC_ERR_NOMEM;
@@ -768,7 +793,7 @@ static fc_err model_status(const struct render_input *in, size_t mi, struct mode
 {
 	const struct spec_model *m = &in->models[mi];
 	const struct model_verdict *v = model_verdict(in, mi);
-	const char *keys[SPEC_MAX_KEYS];
+	const char *keys[SPEC_MAX_KEYS] = { 0 };
 	size_t nkeys = 0;
 	char *keys_str = NULL;
 	fc_err rc = FC_OK;
@@ -872,6 +897,7 @@ fc_err render_configmap(const struct render_input *in, struct render_output *out
 		goto out;
 	out->naccounts = in->naccounts;
 	out->nmodels = in->nmodels;
+	rc = FC_OK;
 
 	primary = find_primary(in);
 	for (size_t i = 0; i < in->naccounts; i++) {
@@ -880,7 +906,8 @@ fc_err render_configmap(const struct render_input *in, struct render_output *out
 		aev[i].loser = primary >= 0 && (long)i != primary && in->accounts[i].primary &&
 			       !in->accounts[i].meta.deleting;
 	}
-	if (primary >= 0 && aev[primary].usable && (rc = kv_add(&d, KEY_ENDPOINT, "", aev[primary].endpoint)))
+	if (primary >= 0 && aev[primary].usable &&
+	    (rc = kv_add(&d, KEY_ENDPOINT, "", aev[primary].endpoint)))
 		goto out;
 
 	for (size_t i = 0; i < in->nmodels; i++)

@@ -364,7 +364,8 @@ static fc_err account_spec(const cJSON *spec, struct spec_account *acc, struct b
 	}
 
 	c = json_child(spec, "primary");
-	if (c && !cJSON_IsBool(c) && (rc = problem(inv, "spec.primary: must be a boolean (true or false)")))
+	if (c && !cJSON_IsBool(c) &&
+	    (rc = problem(inv, "spec.primary: must be a boolean (true or false)")))
 		return rc;
 	acc->primary = cJSON_IsTrue(c) ? 1 : 0;
 

@@ -809,6 +809,41 @@ static void test_status_details(void **state)
 	fixture_release(&f);
 }
 
+/* Messages stay below the CRD's 32768 characters, cut on a UTF-8 boundary. */
+static void test_long_message(void **state)
+{
+	struct fixture f;
+	struct render_output out;
+	size_t n = 40000;
+	char *big = malloc(n + 1);
+
+	(void)state;
+	assert_non_null(big);
+	big[0] = 'x'; /* odd offset: the cut falls inside a character */
+	for (size_t i = 1; i + 1 < n; i += 2) {
+		big[i] = (char)0xc3; /* U+00E9 */
+		big[i + 1] = (char)0xa9;
+	}
+	big[n - 1] = '\0';
+	fixture_build(&cases[13], &f); /* Warn: the message goes into Ready too */
+	free(f.mv[0].region.message);
+	f.mv[0].region.message = big;
+	assert_int_equal(render_configmap(&f.in, &out), FC_OK);
+	for (size_t k = 0; k < out.models[0].nconds; k++) {
+		const char *m = out.models[0].conds[k].message;
+		size_t len = strlen(m);
+
+		assert_true(len <= 30000);
+		if (len > 100) { /* the cut one: ends on a whole character */
+			assert_int_equal(len % 2, 1);
+			assert_int_equal((unsigned char)m[len - 1], 0xa9);
+		}
+	}
+	check_cond("Ready", &out.models[0].conds[0], "True Published");
+	render_output_release(&out);
+	fixture_release(&f);
+}
+
 /* The same objects in another order render the same data, hash and
  * conditions. */
 static void test_deterministic(void **state)
@@ -920,6 +955,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_status_details),
+		cmocka_unit_test(test_long_message),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_nomem),
