@@ -514,7 +514,7 @@ static fc_err fetch(struct azure_auth *a, char **token, int64_t *lifetime_ms, ch
 		"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
 	static const char *const imds_headers[] = {"Metadata: true", "Accept: application/json",
 						   NULL};
-	struct http_tls tls = {.ca_file = a->ca_file};
+	struct http_tls tls = {.ca_extra_file = a->ca_file};
 	struct http_request req = {0};
 	struct http_response resp;
 	struct buf form, assertion;

@@ -562,7 +562,7 @@ struct arm_resp {
 static fc_err arm_get(struct azure_client *ac, const char *call, const char *sub,
 		      const char *url, size_t max_body, struct arm_resp *out, struct az_fail *f)
 {
-	struct http_tls tls = {.ca_file = ac->ca_file};
+	struct http_tls tls = {.ca_extra_file = ac->ca_file};
 	struct http_request req = {0};
 	struct http_response resp;
 	struct buf hdr;

@@ -351,6 +351,45 @@ static fc_err build_headers(const struct http_request *req, struct curl_slist **
 			return FC_ERR_INVAL;                   \
 	} while (0)
 
+#define HTTP_MAX_CA_BUNDLE (8u * 1024 * 1024)
+
+static fc_err read_file_into(struct buf *b, const char *path)
+{
+	char chunk[16384];
+	size_t n;
+	fc_err rc = FC_OK;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return FC_ERR_IO;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && !rc)
+		rc = buf_append(b, chunk, n);
+	if (!rc && ferror(f))
+		rc = FC_ERR_IO;
+	fclose(f);
+	return rc;
+}
+
+/* The system bundle (libcurl's default, else $SSL_CERT_FILE, else Debian's)
+ * followed by extra: trusted together. */
+static fc_err system_plus_extra(const char *extra, struct buf *out)
+{
+	const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+	const char *sys = vi && vi->cainfo ? vi->cainfo : getenv("SSL_CERT_FILE");
+	fc_err rc;
+
+	if (!sys)
+		sys = "/etc/ssl/certs/ca-certificates.crt";
+	rc = read_file_into(out, sys);
+	if (rc == FC_ERR_IO)
+		rc = FC_OK; /* no system bundle: the extra one alone */
+	if (!rc)
+		rc = buf_append(out, "\n", 1);
+	if (!rc)
+		rc = read_file_into(out, extra);
+	return rc;
+}
+
 static fc_err setup_tls(CURL *h, const struct http_tls *tls)
 {
 	struct curl_blob blob;
@@ -372,6 +411,22 @@ static fc_err setup_tls(CURL *h, const struct http_tls *tls)
 		} else {
 			SETOPT(h, CURLOPT_CAINFO, tls->ca_file);
 		}
+	} else if (tls->ca_extra_file) {
+		struct buf bundle;
+		fc_err rc;
+
+		buf_init(&bundle, HTTP_MAX_CA_BUNDLE);
+		rc = system_plus_extra(tls->ca_extra_file, &bundle);
+		if (!rc) {
+			blob.data = bundle.data;
+			blob.len = bundle.len;
+			blob.flags = CURL_BLOB_COPY;
+			if (curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob) != CURLE_OK)
+				rc = FC_ERR_INVAL;
+		}
+		buf_release(&bundle);
+		if (rc)
+			return rc;
 	}
 	if (tls->cert_pem) {
 		blob.data = (void *)tls->cert_pem;

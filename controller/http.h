@@ -18,7 +18,10 @@
 #define HTTP_DEFAULT_MAX_BODY (16u * 1024 * 1024)
 
 struct http_tls {
-	const char *ca_file;    /* PEM bundle path, or NULL */
+	const char *ca_file;    /* PEM bundle path, or NULL: the ONLY CAs trusted */
+	const char *ca_extra_file; /* PEM bundle trusted IN ADDITION to the system
+				    * CAs (--azure-ca-file), or NULL; ignored when
+				    * ca_file or ca_pem is set */
 	const char *ca_pem;     /* PEM bundle in memory, or NULL */
 	const char *cert_file;  /* client certificate (PEM), or NULL */
 	const char *cert_pem;
