@@ -18,6 +18,9 @@
 #define URL_MAX 4096
 /* Lifetime assumed when a token response gives none. */
 #define DEFAULT_LIFETIME_MS (10 * 60 * 1000)
+/* Longer lifetimes are cut to this (Entra tokens live at most 24 h; the cap
+ * keeps the arithmetic on expires_in / expires_on far from overflow). */
+#define MAX_LIFETIME_S (7 * 24 * 3600LL)
 /* A token this close to expiry is not handed out even after a failed refresh. */
 #define EXPIRY_SKEW_MS (30 * 1000)
 /* After a failed request, callers get the same error for this long without a
@@ -583,6 +586,8 @@ static fc_err fetch(struct azure_auth *a, char **token, int64_t *lifetime_ms, ch
 		if (on > 0)
 			secs = on - a->now_ms(a->clock_ud) / 1000;
 	}
+	if (secs > MAX_LIFETIME_S)
+		secs = MAX_LIFETIME_S;
 	*lifetime_ms = secs >= 0 ? secs * 1000 : DEFAULT_LIFETIME_MS;
 out:
 	if (root) {

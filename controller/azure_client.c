@@ -538,17 +538,20 @@ static void arm_error(const struct buf *body, char *dst, size_t size, char *acti
 	cJSON_Delete(root);
 }
 
-/* Seconds from ARM's "Please try again after '10' seconds", or -1. */
+/* Seconds from ARM's "Please try again after '10' seconds", or -1; at most
+ * a day, as http_retry_after_seconds() (and so ra * 1000 cannot overflow). */
 static long retry_from_message(const struct buf *body)
 {
 	const char *p;
+	long v;
 
 	if (!body->data || !(p = strstr(body->data, "try again after '")))
 		return -1;
 	p += strlen("try again after '");
 	if (*p < '0' || *p > '9')
 		return -1;
-	return strtol(p, NULL, 10);
+	v = strtol(p, NULL, 10);
+	return v > 86400 ? 86400 : v;
 }
 
 struct arm_resp {

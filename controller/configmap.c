@@ -17,6 +17,69 @@ void kv_array_free(struct kv *a, size_t n)
 	free(a);
 }
 
+void foreign_keys_free(struct foreign_key *a, size_t n)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].key);
+		free(a[i].manager);
+		free(a[i].value);
+	}
+	free(a);
+}
+
+fc_err configmap_foreign(const cJSON *cm, const char *manager, struct foreign_key **out, size_t *n)
+{
+	const cJSON *mf = cm ? json_path(cm, "metadata.managedFields") : NULL, *e, *f;
+	const cJSON *data = cm ? json_path(cm, "data") : NULL;
+	struct foreign_key *a = NULL;
+	size_t cnt = 0, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(mf))
+		return FC_OK;
+	cJSON_ArrayForEach(e, mf) {
+		const char *m = json_str_or(e, "manager", "");
+		const cJSON *fdata = json_child(json_path(e, "fieldsV1"), "f:data");
+
+		if (!strcmp(m, manager) || !cJSON_IsObject(fdata))
+			continue;
+		cJSON_ArrayForEach(f, fdata) {
+			const cJSON *v;
+
+			if (!f->string || strncmp(f->string, "f:", 2) != 0)
+				continue;
+			if (cnt == cap) {
+				size_t ncap = cap ? cap * 2 : 8;
+				struct foreign_key *na = realloc(a, ncap * sizeof(*a));
+
+				if (!na)
+					goto nomem;
+				a = na;
+				cap = ncap;
+			}
+			v = json_child(data, f->string + 2);
+			memset(&a[cnt], 0, sizeof(a[cnt]));
+			cnt++;
+			a[cnt - 1].key = strdup(f->string + 2);
+			a[cnt - 1].manager = strdup(*m ? m : "unknown");
+			if (cJSON_IsString(v))
+				a[cnt - 1].value = strdup(v->valuestring);
+			if (!a[cnt - 1].key || !a[cnt - 1].manager ||
+			    (cJSON_IsString(v) && !a[cnt - 1].value))
+				goto nomem;
+		}
+	}
+	*out = a;
+	*n = cnt;
+	return FC_OK;
+nomem:
+	foreign_keys_free(a, cnt);
+	return FC_ERR_NOMEM;
+}
+
 static int kv_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);

@@ -30,6 +30,13 @@ fc_err configmap_owned(const cJSON *cm, const char *manager, struct kv **out, si
 
 void kv_array_free(struct kv *a, size_t n);
 
+/* The data keys of cm that field managers other than `manager` own (any
+ * operation), with their manager and current value; a key co-owned by
+ * several managers appears once per other manager. Caller frees with
+ * foreign_keys_free(*out, *n). */
+fc_err configmap_foreign(const cJSON *cm, const char *manager, struct foreign_key **out, size_t *n);
+void foreign_keys_free(struct foreign_key *a, size_t n);
+
 /* 1 when a write is needed: cm missing, owned key set or any value differs
  * from desired, hash annotation differs, or our label is missing. */
 int configmap_needs_write(const cJSON *cm, const char *manager,

@@ -26,6 +26,10 @@
 #include "reconcile.h"
 #include "workqueue.h"
 
+#ifndef FC_VERSION
+#define FC_VERSION "0.0.0-dev" /* the Makefile passes the real one */
+#endif
+
 #define NWORKERS 2
 #define CONTROLLER_NAME "foundrymodel"
 #define KEY_MAX 600
@@ -106,22 +110,11 @@ static void model_update(void *ud, const cJSON *old, const cJSON *obj)
 	struct controller *c = ud;
 	const char *ns = json_str_or(obj, "metadata.namespace", NULL);
 
-	/* a status-only change (our own write) needs no reconcile */
-	if (old) {
-		const cJSON *og = json_path(old, "metadata.generation"), *ng = json_path(obj, "metadata.generation");
-		const cJSON *od = json_path(old, "metadata.deletionTimestamp"), *nd = json_path(obj, "metadata.deletionTimestamp");
-		char *of = json_print(json_path(old, "metadata.finalizers"));
-		char *nf = json_print(json_path(obj, "metadata.finalizers"));
-		int same = og && ng && og->valuedouble == ng->valuedouble && !od == !nd &&
-			   ((!of && !nf) || (of && nf && !strcmp(of, nf)));
-
-		free(of);
-		free(nf);
-		if (same)
-			return;
-		if (strcmp(target_of(c, old), target_of(c, obj)))
-			enqueue(c, ns, target_of(c, old));
-	}
+	/* every change is reconciled, status-only ones too (a hand-edited
+	 * status is put right at once); our own status writes come back
+	 * here as no-op reconciles, collapsed by the workqueue */
+	if (old && strcmp(target_of(c, old), target_of(c, obj)))
+		enqueue(c, ns, target_of(c, old));
 	enqueue(c, ns, target_of(c, obj));
 }
 
@@ -168,12 +161,7 @@ static void account_add(void *ud, const cJSON *obj)
 
 static void account_update(void *ud, const cJSON *old, const cJSON *obj)
 {
-	const cJSON *og = old ? json_path(old, "metadata.generation") : NULL;
-	const cJSON *ng = json_path(obj, "metadata.generation");
-
-	if (og && ng && og->valuedouble == ng->valuedouble &&
-	    !json_path(old, "metadata.deletionTimestamp") == !json_path(obj, "metadata.deletionTimestamp"))
-		return; /* status only */
+	(void)old;
 	account_add(ud, obj);
 }
 
@@ -200,9 +188,20 @@ static void cm_delete(void *ud, const cJSON *obj)
 
 /* ---- reconcile ops over the kube client -------------------------------------- */
 
+/* May this replica write now? With leader election, the Lease must also be
+ * fresh by our own clock (leader_is_leading): a leader frozen past its renew
+ * deadline (SIGSTOP, a stalled node) must not write when it resumes, before
+ * its election thread has noticed that another replica took over. */
+static int may_write(struct controller *c)
+{
+	if (!atomic_load(&c->leading) || atomic_load(&c->fatal))
+		return 0;
+	return !c->cfg->leader_elect || leader_is_leading(c->leader);
+}
+
 static fc_err guard(struct controller *c)
 {
-	return atomic_load(&c->leading) && !atomic_load(&c->fatal) ? FC_OK : FC_ERR_STATE;
+	return may_write(c) ? FC_OK : FC_ERR_STATE;
 }
 
 static void log_kube_error(const char *what, const char *ns, const char *name, fc_err rc,
@@ -226,7 +225,9 @@ static fc_err op_apply_configmap(void *ud, const char *ns, const char *name, con
 		return rc;
 	rc = kube_path(path, sizeof(path), "", "v1", ns, "configmaps", name, NULL);
 	if (!rc)
-		rc = kube_apply(c->kc, path, body, "foundry-controller", 1, NULL, &st);
+		/* no force: a key another manager owns is never taken over (render
+		 * already leaves those alone; a 409 here is a race, retried) */
+		rc = kube_apply(c->kc, path, body, "foundry-controller", 0, NULL, &st);
 	if (rc) {
 		log_kube_error("ConfigMap apply failed", ns, name, rc, &st);
 		return rc;
@@ -429,7 +430,7 @@ static void *worker_main(void *arg)
 
 		atomic_store(&c->last_loop, (long)(t0 / 1000));
 		memset(&stats, 0, sizeof(stats));
-		if (!atomic_load(&c->leading)) {
+		if (!may_write(c)) {
 			/* not leader (any more): leave it for whoever leads */
 			workqueue_done(c->wq, key);
 			free(key);
@@ -566,9 +567,8 @@ struct count_walk {
 	struct metrics *m;
 };
 
-static fc_err count_model(void *ud, const cJSON *obj)
+static const char *ready_status(const cJSON *obj)
 {
-	struct count_walk *w = ud;
 	const cJSON *conds = json_path(obj, "status.conditions"), *cd;
 	const char *ready = "Unknown";
 
@@ -576,8 +576,62 @@ static fc_err count_model(void *ud, const cJSON *obj)
 		if (!strcmp(json_str_or(cd, "type", ""), "Ready"))
 			ready = json_str_or(cd, "status", "Unknown");
 	}
-	metrics_gauge_add(w->m, METRICS_MODELS,
-			  METRICS_LABELS(json_str_or(obj, "metadata.namespace", ""), ready), 1);
+	return ready;
+}
+
+/* "2027-03-31T00:00:00Z" (fraction and a numeric offset allowed) -> Unix
+ * seconds; -1 if malformed. */
+static int parse_rfc3339(const char *s, double *out)
+{
+	struct tm tm;
+	const char *p;
+	long off = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!p)
+		return -1;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600L + ((p[4] - '0') * 10 + (p[5] - '0')) * 60L;
+		if (*p == '-')
+			off = -off;
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*out = (double)(timegm(&tm) - off);
+	return 0;
+}
+
+static fc_err count_model(void *ud, const cJSON *obj)
+{
+	struct count_walk *w = ud;
+	const char *ns = json_str_or(obj, "metadata.namespace", "");
+	double when;
+
+	metrics_gauge_add(w->m, METRICS_MODELS, METRICS_LABELS(ns, ready_status(obj)), 1);
+	if (!parse_rfc3339(json_str_or(obj, "status.retirementDate", NULL), &when))
+		metrics_gauge_set(w->m, METRICS_MODEL_RETIREMENT,
+				  METRICS_LABELS(ns, json_str_or(obj, "metadata.name", ""),
+						 json_str_or(obj, "spec.model.name", ""),
+						 json_str_or(obj, "spec.model.version", "")),
+				  when);
+	return FC_OK;
+}
+
+static fc_err count_account(void *ud, const cJSON *obj)
+{
+	struct count_walk *w = ud;
+
+	metrics_gauge_add(w->m, METRICS_ACCOUNTS,
+			  METRICS_LABELS(json_str_or(obj, "metadata.namespace", ""), ready_status(obj)), 1);
 	return FC_OK;
 }
 
@@ -586,10 +640,31 @@ static fc_err render_metrics(void *ud, struct buf *out)
 	struct controller *c = ud;
 	struct count_walk w = { c->metrics };
 
+	/* recomputed from the caches on every scrape: deleted objects vanish */
 	metrics_clear(c->metrics, METRICS_MODELS);
+	metrics_clear(c->metrics, METRICS_MODEL_RETIREMENT);
+	metrics_clear(c->metrics, METRICS_ACCOUNTS);
 	informer_each(c->models, count_model, &w);
+	informer_each(c->accounts, count_account, &w);
 	metrics_gauge_set(c->metrics, METRICS_WQ_DEPTH, METRICS_LABELS(CONTROLLER_NAME),
 			  (double)workqueue_len(c->wq));
+	{
+		/* the queue keeps its own totals; bring the counters up to them */
+		struct workqueue_stats ws;
+		double cur;
+
+		workqueue_stats(c->wq, &ws);
+		if (metrics_get(c->metrics, METRICS_WQ_ADDS_TOTAL, METRICS_LABELS(CONTROLLER_NAME), &cur))
+			cur = 0;
+		if ((double)ws.adds_total >= cur)
+			metrics_counter_add(c->metrics, METRICS_WQ_ADDS_TOTAL, METRICS_LABELS(CONTROLLER_NAME),
+					    (double)ws.adds_total - cur);
+		if (metrics_get(c->metrics, METRICS_WQ_RETRIES_TOTAL, METRICS_LABELS(CONTROLLER_NAME), &cur))
+			cur = 0;
+		if ((double)ws.retries_total >= cur)
+			metrics_counter_add(c->metrics, METRICS_WQ_RETRIES_TOTAL,
+					    METRICS_LABELS(CONTROLLER_NAME), (double)ws.retries_total - cur);
+	}
 	metrics_update_process(c->metrics);
 	return metrics_render(c->metrics, out);
 }
@@ -795,6 +870,10 @@ int controller_run(const struct config *cfg)
 	}
 	if (cfg->leader_elect) {
 		struct leader_config lc;
+
+		/* a standby reports 0 (the family would be missing otherwise) */
+		metrics_gauge_set(c->metrics, METRICS_LEADER_STATUS,
+				  METRICS_LABELS(cfg->leader_election_id), 0);
 
 		memset(&lc, 0, sizeof(lc));
 		lc.ns = cfg->leader_election_namespace;

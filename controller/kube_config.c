@@ -397,6 +397,10 @@ static fc_err parse_cluster(yaml_document_t *d, yaml_node_t *c, const char *name
 	n = strlen(server);
 	while (n > 0 && server[n - 1] == '/')
 		n--;
+	if (n <= strlen(server[4] == 's' ? "https://" : "http://")) {
+		seterr(err, errlen, "cluster %s: server %s has no host", name, server);
+		return FC_ERR_INVAL;
+	}
 	out->server = strndup(server, n);
 	if (!out->server)
 		return FC_ERR_NOMEM;

@@ -29,7 +29,14 @@ struct leader {
 	char observed_renew[64];
 	char observed_rv[64];
 	int64_t observed_at_ms;
-	int64_t last_renew_ms;    /* last successful acquire/renew (ours) */
+	int64_t last_renew_ms;    /* start of the last successful acquire/renew (ours) */
+	/* Writes are allowed until this monotonic time: the start of the last
+	 * successful acquire/renew plus the renew deadline. Another replica
+	 * needs a full lease duration (> renew deadline) after it saw that
+	 * renewal, so before this time nobody else can hold the Lease, even if
+	 * this process was frozen (SIGSTOP, a stalled VM) and the election
+	 * thread has not yet noticed. */
+	atomic_llong valid_until_ms;
 };
 
 static int64_t mono_ms(void)
@@ -206,10 +213,27 @@ static void *leader_main(void *arg)
 	log_info("leader election: candidate", "lease", l->name, "namespace", l->ns,
 		 "identity", l->identity, NULL);
 	for (;;) {
-		int r = try_acquire_or_renew(l);
+		int64_t t0 = mono_ms();
+		int r;
 
+		if (atomic_load(&l->leading) && t0 - l->last_renew_ms >= l->cfg.renew_deadline_ms) {
+			/* the renew deadline passed while we were not running (a
+			 * frozen process, a slow request): leadership is over,
+			 * whatever a late renewal would say (client-go does the same) */
+			atomic_store(&l->valid_until_ms, 0);
+			atomic_store(&l->leading, 0);
+			log_error("leader election: lost the lease", "lease", l->name,
+				  "reason", "renew deadline exceeded", NULL);
+			if (l->cfg.on_stopped_leading)
+				l->cfg.on_stopped_leading(l->cfg.ud);
+			if (wait_stop(l, l->cfg.retry_period_ms))
+				break;
+			continue;
+		}
+		r = try_acquire_or_renew(l);
 		if (r == 1) {
-			l->last_renew_ms = mono_ms();
+			l->last_renew_ms = t0;
+			atomic_store(&l->valid_until_ms, t0 + l->cfg.renew_deadline_ms);
 			if (!atomic_load(&l->leading)) {
 				atomic_store(&l->leading, 1);
 				log_info("leader election: acquired", "lease", l->name, NULL);
@@ -219,6 +243,7 @@ static void *leader_main(void *arg)
 		} else if (atomic_load(&l->leading) &&
 			   (r == 0 || mono_ms() - l->last_renew_ms >= l->cfg.renew_deadline_ms)) {
 			/* another holds it now, or we could not renew in time */
+			atomic_store(&l->valid_until_ms, 0);
 			atomic_store(&l->leading, 0);
 			log_error("leader election: lost the lease", "lease", l->name, NULL);
 			if (l->cfg.on_stopped_leading)
@@ -229,6 +254,7 @@ static void *leader_main(void *arg)
 		/* a leader near its renew deadline must not sleep past it */
 	}
 	if (atomic_load(&l->leading)) {
+		atomic_store(&l->valid_until_ms, 0);
 		atomic_store(&l->leading, 0);
 		release(l);
 		if (l->cfg.on_stopped_leading)
@@ -270,12 +296,16 @@ fc_err leader_start(struct kube_client *kc, const struct leader_config *cfg, str
 		rc = kube_path(l->coll, sizeof(l->coll), "coordination.k8s.io", "v1", l->ns, "leases", NULL, NULL);
 	if (rc)
 		goto fail;
+	/* published before the thread starts: its callbacks may already
+	 * look at *out (leader_is_leading) */
+	l->started = 1;
+	*out = l;
 	if (pthread_create(&l->thread, NULL, leader_main, l)) {
+		l->started = 0;
+		*out = NULL;
 		rc = FC_ERR_NOMEM;
 		goto fail;
 	}
-	l->started = 1;
-	*out = l;
 	return FC_OK;
 fail:
 	leader_free(l);
@@ -309,5 +339,5 @@ void leader_free(struct leader *l)
 
 int leader_is_leading(struct leader *l)
 {
-	return l && atomic_load(&l->leading);
+	return l && atomic_load(&l->leading) && mono_ms() < atomic_load(&l->valid_until_ms);
 }

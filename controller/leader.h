@@ -45,7 +45,11 @@ fc_err leader_start(struct kube_client *kc, const struct leader_config *cfg, str
 void leader_stop(struct leader *l);
 void leader_free(struct leader *l);
 
-/* 1 while this replica holds the Lease. */
+/* 1 while this replica holds the Lease: the election thread has not seen
+ * it lost, and the last successful renewal started less than the renew
+ * deadline ago (so a frozen-then-resumed leader stops writing at once,
+ * before its election thread runs again). Safe from any thread, and from
+ * the callbacks (*out of leader_start is set before the thread starts). */
 int leader_is_leading(struct leader *l);
 
 #endif /* FC_LEADER_H */

@@ -292,10 +292,10 @@ static fc_err scalar_resolve(struct parse *p, yaml_node_t *n, struct resolved *r
 	const char *tag = short_tag(n);
 	const char *t = (const char *)n->tag;
 
-	if (memchr(v, '\0', len))
-		return at(p, &n->start_mark, FC_ERR_PARSE, "a NUL character in a string is not supported");
 	memset(r, 0, sizeof(*r));
 	r->kind = R_STR;
+	if (memchr(v, '\0', len))
+		return at(p, &n->start_mark, FC_ERR_PARSE, "a NUL character in a string is not supported");
 	if (t && strncmp(t, TAG_PREFIX, TAG_PREFIX_LEN))
 		return FC_OK; /* a local tag (!foo): go-yaml keeps the text */
 	if (!strcmp(tag, "str")) {
@@ -1230,9 +1230,30 @@ static int is_block(const cJSON *v)
 
 static fc_err emit_node(struct buf *b, const cJSON *v, int indent, int depth, int inline_first);
 
-static fc_err emit_key(struct buf *b, const char *k)
+/* YAML limits a simple (implicit) key to 1024 characters: a longer one
+ * must be written as an explicit key ("? KEY" then ": VALUE"). Measured in
+ * bytes of the emitted key, which are never fewer than its characters. */
+#define EMIT_SIMPLE_KEY_MAX 1000
+
+/* Writes k, as "? k" (and sets *explicit_key) when too long for a simple key. */
+static fc_err emit_key(struct buf *b, const char *k, int *explicit_key)
 {
-	return plain_key(k) ? buf_append_str(b, k) : emit_str(b, k);
+	struct buf t;
+	fc_err rc;
+
+	*explicit_key = 0;
+	if (plain_key(k) && strlen(k) <= EMIT_SIMPLE_KEY_MAX)
+		return buf_append_str(b, k);
+	buf_init(&t, b->max);
+	rc = emit_str(&t, k);
+	if (!rc && t.len > EMIT_SIMPLE_KEY_MAX) {
+		*explicit_key = 1;
+		rc = buf_append(b, "? ", 2);
+	}
+	if (!rc)
+		rc = buf_append(b, t.data, t.len);
+	buf_release(&t);
+	return rc;
 }
 
 /* Members of an object at indent; with inline_first the first member goes
@@ -1242,10 +1263,17 @@ static fc_err emit_object(struct buf *b, const cJSON *obj, int indent, int depth
 	fc_err rc = FC_OK;
 
 	for (const cJSON *m = obj->child; m && !rc; m = m->next) {
+		int explicit_key = 0;
+
 		if (!(inline_first && m == obj->child))
 			rc = emit_indent(b, indent);
 		if (!rc)
-			rc = emit_key(b, m->string ? m->string : "");
+			rc = emit_key(b, m->string ? m->string : "", &explicit_key);
+		if (!rc && explicit_key) {
+			rc = buf_append(b, "\n", 1);
+			if (!rc)
+				rc = emit_indent(b, indent);
+		}
 		if (!rc)
 			rc = buf_append(b, ":", 1);
 		if (rc)
@@ -1253,7 +1281,8 @@ static fc_err emit_object(struct buf *b, const cJSON *obj, int indent, int depth
 		if (is_block(m)) {
 			rc = buf_append(b, "\n", 1);
 			if (!rc)
-				rc = emit_node(b, m, cJSON_IsArray(m) ? indent : indent + 2, depth + 1, 0);
+				rc = emit_node(b, m, cJSON_IsArray(m) && !explicit_key ? indent : indent + 2,
+					       depth + 1, 0);
 		} else {
 			rc = buf_append(b, " ", 1);
 			if (!rc)

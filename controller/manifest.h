@@ -110,8 +110,9 @@ fc_err manifest_load(struct manifest_set *s, char *const *paths, size_t n, char 
 /* Writes obj as one block-style YAML document (no leading "---"), for
  * review and for `kubectl apply -f -`: every string value is double-quoted
  * (JSON escapes, plus \N \L \P for the YAML line breaks), keys are quoted
- * unless they are plain words that YAML cannot read as anything else,
- * object members keep their order, empty objects and arrays are {} and [].
+ * unless they are plain words that YAML cannot read as anything else
+ * (a key too long for a YAML simple key, over 1000 bytes as written, is an
+ * explicit key: "? KEY" then ": VALUE"), object members keep their order, empty objects and arrays are {} and [].
  * Appends to out; FC_ERR_TOOBIG when out's maximum is reached,
  * FC_ERR_INVAL for a depth beyond MANIFEST_MAX_DEPTH. */
 fc_err manifest_emit_yaml(const cJSON *obj, struct buf *out);

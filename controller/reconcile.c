@@ -174,7 +174,8 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	const struct model_verdict **mvp = NULL;
 	const cJSON **acc_objs = NULL, **model_objs = NULL;
 	struct kv *current = NULL;
-	size_t nacc = 0, nmod = 0, ncurrent = 0;
+	struct foreign_key *foreign = NULL;
+	size_t nacc = 0, nmod = 0, ncurrent = 0, nforeign = 0;
 	struct render_input in;
 	struct render_output out;
 	int rendered = 0, azure_failed = 0;
@@ -212,6 +213,8 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 			model_objs[nmod++] = snap->models[i];
 	}
 	rc = configmap_owned(snap->cm, CONFIGMAP_FIELD_MANAGER, &current, &ncurrent);
+	if (!rc)
+		rc = configmap_foreign(snap->cm, CONFIGMAP_FIELD_MANAGER, &foreign, &nforeign);
 	if (rc)
 		goto out;
 
@@ -275,6 +278,8 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	in.model_verdicts = mvp;
 	in.current = current;
 	in.ncurrent = ncurrent;
+	in.foreign = foreign;
+	in.nforeign = nforeign;
 	rc = render_configmap(&in, &out);
 	if (rc)
 		goto out;
@@ -414,6 +419,7 @@ out:
 		render_output_release(&out);
 	free(body);
 	kv_array_free(current, ncurrent);
+	foreign_keys_free(foreign, nforeign);
 	for (size_t i = 0; mv && i < snap->nmodels; i++)
 		model_verdict_release(&mv[i]);
 	for (size_t i = 0; av && i < snap->naccounts; i++)

@@ -158,6 +158,23 @@ static const char *current_value(const struct render_input *in, const char *pfx,
 	return NULL;
 }
 
+/* The foreign owner of pfx+key when its value differs from value, else NULL. */
+static const char *foreign_conflict(const struct render_input *in, const char *pfx,
+				    const char *key, const char *value)
+{
+	size_t pl = strlen(pfx);
+
+	for (size_t i = 0; i < in->nforeign; i++) {
+		const struct foreign_key *f = &in->foreign[i];
+
+		if (!f->key || strncmp(f->key, pfx, pl) || strcmp(f->key + pl, key))
+			continue;
+		if (!f->value || !value || strcmp(f->value, value))
+			return f->manager ? f->manager : "another field manager";
+	}
+	return NULL;
+}
+
 /* ---- rendered data ---- */
 
 struct kvvec {
@@ -391,6 +408,7 @@ struct model_eval {
 	int loser;
 	size_t winner;
 	const char *conflict_key;
+	const char *foreign_manager;     /* loser to a key of another field manager */
 	int published, kept;
 };
 
@@ -625,7 +643,8 @@ struct claim {
 };
 
 /* Resolves key claims oldest first (all-or-nothing per model). */
-static fc_err resolve_claims(const struct render_input *in, struct model_eval *ev)
+static fc_err resolve_claims(const struct render_input *in, const struct acct_eval *aev,
+			     struct model_eval *ev)
 {
 	size_t *idx = NULL, nclaims = 0;
 	struct claim *claims = NULL;
@@ -645,6 +664,18 @@ static fc_err resolve_claims(const struct render_input *in, struct model_eval *e
 
 		if (m->meta.deleting)
 			continue;
+		/* keys other managers own are never changed */
+		for (size_t k = 0; e->publishable && k < nkeys && !e->loser; k++) {
+			const char *fm = foreign_conflict(in, PFX_DEPLOYMENT, keys[k], m->deployment);
+
+			if (!fm && e->acc >= 0 && !aev[e->acc].primary)
+				fm = foreign_conflict(in, PFX_ENDPOINT, keys[k], aev[e->acc].endpoint);
+			if (fm) {
+				e->loser = 1;
+				e->foreign_manager = fm;
+				e->conflict_key = keys[k];
+			}
+		}
 		for (size_t k = 0; k < nkeys && !e->loser; k++)
 			for (size_t c = 0; c < nclaims; c++)
 				if (!strcmp(claims[c].key, keys[k])) {
@@ -667,6 +698,26 @@ out:
 	free(idx);
 	free(claims);
 	return rc;
+}
+
+/* FOUNDRY_ENDPOINT stays as last known good when the namespace's primary
+ * account exists but cannot be used now, or when a model keeps keys that
+ * resolve to it (no FOUNDRY_ENDPOINT_<KEY> of their own): applications
+ * must never be left with a deployment key and no endpoint. */
+static int keep_endpoint(const struct render_input *in, const struct model_eval *mev, long primary)
+{
+	if (primary >= 0)
+		return 1; /* present, not usable (the usable case never gets here) */
+	for (size_t i = 0; i < in->nmodels; i++) {
+		const struct model_eval *e = &mev[i];
+
+		if (!e->kept)
+			continue;
+		for (size_t k = 0; k < e->nlkg; k++)
+			if (!current_value(in, PFX_ENDPOINT, e->lkg[k]))
+				return 1;
+	}
+	return 0;
 }
 
 static fc_err emit_model(const struct render_input *in, size_t mi, const struct model_eval *e,
@@ -709,14 +760,21 @@ static fc_err model_summary(const struct render_input *in, size_t mi, struct mod
 	const struct model_verdict *v = model_verdict(in, mi);
 	const struct issue *top = NULL;
 	struct buf b;
-	const char *conflict_msg_winner = e->loser ? in->models[e->winner].meta.name : NULL;
+	const char *conflict_msg_winner = e->loser && !e->foreign_manager ? in->models[e->winner].meta.name : NULL;
 	char *conflict_msg = NULL;
 	enum cond_status st;
 	const char *reason;
 	size_t others = 0;
 	fc_err rc;
 
-	if (e->loser) {
+	if (e->loser && e->foreign_manager) {
+		conflict_msg = msgf("key %s in ConfigMap %s/%s is written by field manager %s, not by "
+				    "foundry-controller, and keys of others are never changed; remove it "
+				    "there to let this model publish (it publishes none of its keys until then)",
+				    e->conflict_key, m->meta.ns, in->configmap, e->foreign_manager);
+		if ((rc = add_issue(e, "KeyConflict", conflict_msg, 1, 1)))
+			return rc;
+	} else if (e->loser) {
 		conflict_msg = msgf("key %s is claimed by FoundryModel %s (older) in ConfigMap %s/%s; "
 				    "this model publishes none of its keys until the conflict is removed",
 				    e->conflict_key, conflict_msg_winner, m->meta.ns, in->configmap);
@@ -842,7 +900,8 @@ static fc_err model_status(const struct render_input *in, size_t mi, struct mode
 			rc = FC_ERR_NOMEM;
 	}
 	if (!rc && e->loser)
-		st->conflict_winner = xstrdup(in->models[e->winner].meta.name, &rc);
+		st->conflict_winner = xstrdup(e->foreign_manager ? e->foreign_manager
+							       : in->models[e->winner].meta.name, &rc);
 	if (!rc && e->retirement)
 		st->retirement_date = xstrdup(e->retirement, &rc);
 	if (!rc && e->nregions) {
@@ -906,15 +965,22 @@ fc_err render_configmap(const struct render_input *in, struct render_output *out
 		aev[i].loser = primary >= 0 && (long)i != primary && in->accounts[i].primary &&
 			       !in->accounts[i].meta.deleting;
 	}
-	if (primary >= 0 && aev[primary].usable &&
-	    (rc = kv_add(&d, KEY_ENDPOINT, "", aev[primary].endpoint)))
-		goto out;
-
 	for (size_t i = 0; i < in->nmodels; i++)
 		if ((rc = eval_model(in, i, aev, primary, &mev[i])))
 			goto out;
-	if ((rc = resolve_claims(in, mev)))
+	if ((rc = resolve_claims(in, aev, mev)))
 		goto out;
+	{
+		const char *ep = NULL;
+
+		if (primary >= 0 && aev[primary].usable)
+			ep = aev[primary].endpoint;
+		else if (keep_endpoint(in, mev, primary))
+			ep = current_value(in, KEY_ENDPOINT, ""); /* last known good */
+		if (ep && !foreign_conflict(in, KEY_ENDPOINT, "", ep) &&
+		    (rc = kv_add(&d, KEY_ENDPOINT, "", ep)))
+			goto out;
+	}
 	for (size_t i = 0; i < in->nmodels; i++)
 		if ((rc = emit_model(in, i, &mev[i], aev, &d)))
 			goto out;

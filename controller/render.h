@@ -82,6 +82,14 @@ struct kv {
 	char *value;
 };
 
+/* A ConfigMap key written by another field manager (from managedFields):
+ * never changed by us (DESIGN.md §3). */
+struct foreign_key {
+	char *key;      /* full key, e.g. "FOUNDRY_DEPLOYMENT_GENERATION" */
+	char *manager;  /* e.g. "kubectl-create" */
+	char *value;    /* its current value, or NULL */
+};
+
 struct render_input {
 	const char *ns;
 	const char *configmap;       /* the target ConfigMap name */
@@ -95,6 +103,10 @@ struct render_input {
 	const struct model_verdict *const *model_verdicts; /* NULL entry: unknown */
 	/* the controller-owned data currently in the ConfigMap (for last known good) */
 	const struct kv *current; size_t ncurrent;
+	/* keys other managers own in the ConfigMap: a model that would write
+	 * a different value to one of them loses with KeyConflict naming the
+	 * manager; FOUNDRY_ENDPOINT is then not written either */
+	const struct foreign_key *foreign; size_t nforeign;
 };
 /* account_verdicts and model_verdicts may themselves be NULL (all unknown).
  * The caller passes only models whose configmap is in.configmap; render does

@@ -516,10 +516,6 @@ def test_default_deployment_that_is_not_a_deployment_name_is_invalid(cluster, na
     assert "FOUNDRY_DEPLOYMENT_WEIRD" not in data
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG/ambiguity: when the primary account stops being Ready, FOUNDRY_ENDPOINT is removed "
-    "but the deployments of models on it stay (last known good), so FOUNDRY_DEPLOYMENT_<KEY> "
-    "is left with neither FOUNDRY_ENDPOINT_<KEY> nor FOUNDRY_ENDPOINT: unresolvable by the §3 rule"))
 def test_every_published_deployment_keeps_an_endpoint(cluster, namespace, controller):
     ns = namespace
     c = controller()
@@ -704,10 +700,6 @@ def test_odd_configmap_and_garbage_status(cluster, namespace, controller):
     c.assert_running()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: status-only updates are filtered out (controller.c model_update/account_update "
-    "return early when metadata.generation, deletionTimestamp and finalizers are unchanged), "
-    "so a hand-edited status stays until the next resync (default 10h) or a restart"))
 def test_hand_edited_status_is_rewritten_without_resync(cluster, namespace, controller):
     ns = namespace
     c = controller()
@@ -719,21 +711,31 @@ def test_hand_edited_status_is_rewritten_without_resync(cluster, namespace, cont
 
 # ---- more edges -------------------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the ConfigMap apply uses force=true (controller.c op_apply_configmap, kube_apply(..., 1, ...)), "
-    "so a key of ours that another manager already wrote is taken over and overwritten; "
-    "DESIGN §3: keys written by anyone else are never changed"))
 def test_foreign_key_with_our_name_is_not_overwritten(cluster, namespace, controller):
+    """A key another field manager wrote is never changed (DESIGN §3). The model
+    that would change it publishes none of its keys (a multi-key model never
+    half-switches) and says which manager holds the key."""
     ns = namespace
     cluster.kubectl("create", "configmap", "llm-config", "-n", ns,
                     "--from-literal=FOUNDRY_DEPLOYMENT_GENERATION=hand-made")
     c = controller()
     apply(cluster, ns, account("primary", EP_A, primary=True),
           model("generation", "primary", ["GENERATION", "REPORTING"], "gpt-5.4", "gpt-5.4"))
-    wait_cm(cluster, ns, "REPORTING published", lambda d: d.get("FOUNDRY_DEPLOYMENT_REPORTING"))
+    loser = wait_cond(cluster, ns, "fm", "generation", "False", "KeyConflict")
+    assert "kubectl-create" in cond(loser)["message"], cond(loser)
+    wait_cm(cluster, ns, "FOUNDRY_ENDPOINT published", lambda d: d.get("FOUNDRY_ENDPOINT") == EP_A)
     c.wait_log("a reconcile of llm-config",
                lambda r: r.get("msg") == "reconciled" and r.get("configmap") == ns + "/llm-config")
-    assert cm_data(cluster, ns)["FOUNDRY_DEPLOYMENT_GENERATION"] == "hand-made"
+    data = cm_data(cluster, ns)
+    assert data["FOUNDRY_DEPLOYMENT_GENERATION"] == "hand-made"
+    assert "FOUNDRY_DEPLOYMENT_REPORTING" not in data
+    # the owner removes its key: the model publishes both keys in one write
+    cluster.kubectl("patch", "configmap", "llm-config", "-n", ns, "--type=json",
+                    "-p", '[{"op":"remove","path":"/data/FOUNDRY_DEPLOYMENT_GENERATION"}]')
+    wait_cm(cluster, ns, "both keys published",
+            lambda d: d.get("FOUNDRY_DEPLOYMENT_GENERATION") == "gpt-5.4"
+            and d.get("FOUNDRY_DEPLOYMENT_REPORTING") == "gpt-5.4")
+    wait_cond(cluster, ns, "fm", "generation", "True", "Published")
 
 
 def test_primary_switch_is_one_write(cluster, namespace, controller):

@@ -61,6 +61,7 @@ struct rcase {
 	const char *keys[MAXM];           /* published keys "A,B" ("" none), NULL: not checked */
 	const char *acc_ready[MAXA];      /* "True AccountReady", NULL: not checked */
 	const char *extra[MAXM];          /* "Type Status Reason" of another condition, NULL: none */
+	const char *foreign[MAXKV];       /* "KEY=VALUE@manager": keys other managers own */
 };
 
 static const struct rcase cases[] = {
@@ -402,7 +403,7 @@ static const struct rcase cases[] = {
 	.acc_ready = { "True AccountReady" },
 },
 {
-	.name = "account not ready: no FOUNDRY_ENDPOINT, models keep last known good",
+	.name = "account not ready: FOUNDRY_ENDPOINT and the models' keys kept as last known good",
 	.accounts = { FA("aucert-ai", T1, "true", "", "", ",'status':{'endpoint':'" W "'}") },
 	.acc_verdicts = { "-AccountNotFound" },
 	.models = {
@@ -411,7 +412,7 @@ static const struct rcase cases[] = {
 	},
 	.model_verdicts = { "g1 R+ D+", "g1 R+ D+" },
 	.current = { "FOUNDRY_ENDPOINT=" W, "FOUNDRY_DEPLOYMENT_K=gpt-5.4" },
-	.data = { "FOUNDRY_DEPLOYMENT_K=gpt-5.4" },
+	.data = { "FOUNDRY_DEPLOYMENT_K=gpt-5.4", "FOUNDRY_ENDPOINT=" W },
 	.ready = { "False AccountNotReady", "False AccountNotReady" },
 	.ready_msg = { "FoundryAccount aucert-ai is not ready: msg-AccountNotFound" },
 	.keys = { "K", "" },
@@ -435,6 +436,63 @@ static const struct rcase cases[] = {
 	.data = { "FOUNDRY_DEPLOYMENT_K=gen", "FOUNDRY_ENDPOINT=" W },
 	.ready = { "True Published" },
 	.ready_msg = { "convention: deployment name == model name" },
+	.keys = { "K" },
+},
+{
+	.name = "foreign key with another value: the model loses, naming the manager",
+	.accounts = { ACC_WEST },
+	.acc_verdicts = { "+" W },
+	.models = { FM("m", T1, "1", "aucert-ai", "gpt-5.4", "'GENERATION','OTHER'", "", ENF, "") },
+	.model_verdicts = { "g1 R+ D+" },
+	.foreign = { "FOUNDRY_DEPLOYMENT_GENERATION=hand-made@kubectl-create" },
+	.data = { "FOUNDRY_ENDPOINT=" W },
+	.ready = { "False KeyConflict" },
+	.ready_msg = { "written by field manager kubectl-create" },
+	.keys = { "" },
+},
+{
+	.name = "foreign key with the same value: shared, published",
+	.accounts = { ACC_WEST },
+	.acc_verdicts = { "+" W },
+	.models = { FM("m", T1, "1", "aucert-ai", "gpt-5.4", "'GENERATION'", "", ENF, "") },
+	.model_verdicts = { "g1 R+ D+" },
+	.foreign = { "FOUNDRY_DEPLOYMENT_GENERATION=gpt-5.4@kubectl-create",
+		     "FOUNDRY_ENDPOINT=" W "@kubectl-create" },
+	.data = { "FOUNDRY_DEPLOYMENT_GENERATION=gpt-5.4", "FOUNDRY_ENDPOINT=" W },
+	.ready = { "True Published" },
+	.keys = { "GENERATION" },
+},
+{
+	.name = "foreign FOUNDRY_ENDPOINT with another value is left alone",
+	.accounts = { ACC_WEST },
+	.acc_verdicts = { "+" W },
+	.models = { FM("m", T1, "1", "aucert-ai", "gpt-5.4", "'K'", "", ENF, "") },
+	.model_verdicts = { "g1 R+ D+" },
+	.foreign = { "FOUNDRY_ENDPOINT=https://hand.example/@helm" },
+	.data = { "FOUNDRY_DEPLOYMENT_K=gpt-5.4" },
+	.ready = { "True Published" },
+	.keys = { "K" },
+},
+{
+	.name = "no primary: FOUNDRY_ENDPOINT kept while a kept key resolves to it",
+	.accounts = { FA("aucert-ai", T1, "false", "", "", "") },
+	.acc_verdicts = { "-AccountNotFound" },
+	.models = { FM("m", T1, "1", "aucert-ai", "gpt-5.4", "'K'", "", ENF, PUB("1", "'K'")) },
+	.model_verdicts = { "g1 R+ D+" },
+	.current = { "FOUNDRY_ENDPOINT=" W, "FOUNDRY_DEPLOYMENT_K=gpt-5.4" },
+	.data = { "FOUNDRY_DEPLOYMENT_K=gpt-5.4", "FOUNDRY_ENDPOINT=" W },
+	.ready = { "False AccountNotReady" },
+	.keys = { "K" },
+},
+{
+	.name = "no primary and no kept key: FOUNDRY_ENDPOINT removed",
+	.accounts = { FA("aucert-ai", T1, "false", "", "", "") },
+	.acc_verdicts = { "+" W },
+	.models = { FM("m", T1, "1", "aucert-ai", "gpt-5.4", "'K'", "", ENF, "") },
+	.model_verdicts = { "g1 R+ D+" },
+	.current = { "FOUNDRY_ENDPOINT=" W },
+	.data = { "FOUNDRY_DEPLOYMENT_K=gpt-5.4", "FOUNDRY_ENDPOINT_K=" W },
+	.ready = { "True Published" },
 	.keys = { "K" },
 },
 };
@@ -540,6 +598,7 @@ struct fixture {
 	const struct account_verdict *avp[MAXA];
 	const struct model_verdict *mvp[MAXM];
 	struct kv cur[MAXKV];
+	struct foreign_key fk[MAXKV];
 	struct render_input in;
 };
 
@@ -585,6 +644,16 @@ static void fixture_build(const struct rcase *c, struct fixture *f)
 	f->in.models = f->mod;
 	f->in.model_verdicts = f->mvp;
 	f->in.current = f->cur;
+	for (size_t i = 0; i < MAXKV && c->foreign[i]; i++) {
+		const char *eq = strchr(c->foreign[i], '=');
+		const char *at = strrchr(c->foreign[i], '@');
+
+		f->fk[i].key = strndup(c->foreign[i], (size_t)(eq - c->foreign[i]));
+		f->fk[i].value = strndup(eq + 1, (size_t)(at - eq - 1));
+		f->fk[i].manager = strdup(at + 1);
+		f->in.nforeign++;
+	}
+	f->in.foreign = f->fk;
 }
 
 static void fixture_release(struct fixture *f)
@@ -600,6 +669,9 @@ static void fixture_release(struct fixture *f)
 	for (size_t i = 0; i < MAXKV; i++) {
 		free(f->cur[i].key);
 		free(f->cur[i].value);
+		free(f->fk[i].key);
+		free(f->fk[i].value);
+		free(f->fk[i].manager);
 	}
 }
 
@@ -754,6 +826,15 @@ static void test_table(void **state)
 	}
 }
 
+static const struct rcase *case_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!strcmp(cases[i].name, name))
+			return &cases[i];
+	fail_msg("no case %s", name);
+	return NULL;
+}
+
 /* Details the table does not show. */
 static void test_status_details(void **state)
 {
@@ -801,7 +882,7 @@ static void test_status_details(void **state)
 	fixture_release(&f);
 
 	/* consolidation event */
-	fixture_build(&cases[sizeof(cases) / sizeof(cases[0]) - 1], &f);
+	fixture_build(case_named("deployment name differs from model name: Ready notes the convention"), &f);
 	assert_int_equal(render_configmap(&f.in, &out), FC_OK);
 	assert_string_equal(out.models[0].event_reason, "ConsolidationPossible");
 	assert_non_null(strstr(out.models[0].conds[0].message, "consolidation possible"));
