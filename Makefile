@@ -76,9 +76,7 @@ unit: $(UNIT_BINS) ## run the C unit tests
 	  grep -hE '^\[  (PASSED|FAILED)  \]' $$t.log | sed "s|^|$$(basename $$t): |"; \
 	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-fuzz-replay: $(BUILD)/fuzz-replay.stamp ## replay the fuzz corpora as ordinary tests
-
-$(BUILD)/fuzz-replay.stamp:
+fuzz-replay: $(LIB_OBJS) ## replay the fuzz corpora as ordinary tests
 	@if [ -n "$(FUZZ_SRCS)" ]; then $(MAKE) -s -f tests/fuzz/Makefile replay BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LIB_OBJS="$(LIB_OBJS)" LDLIBS="$(LDLIBS)" LDFLAGS="$(LDFLAGS)"; fi
 
 fuzz: ## run every libFuzzer target for FUZZ_SECONDS (default 60) each
