@@ -84,7 +84,7 @@ fuzz: ## run every libFuzzer target for FUZZ_SECONDS (default 60) each
 
 e2e: $(BIN) ## run the end-to-end tests against a real local kube-apiserver
 	@bash tests/cluster/tools >/dev/null
-	FC_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -rfE tests/e2e $(PYTEST_ARGS)
+	FC_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -rfE tests/azure_emulator tests/e2e $(PYTEST_ARGS)
 
 test: ## run everything: unit tests, fuzz corpora, e2e
 	@$(MAKE) -s all
