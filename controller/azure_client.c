@@ -252,6 +252,7 @@ struct azure_client {
 	pthread_mutex_t mu;          /* guards the maps and slots */
 	pthread_cond_t cond;         /* a catalog load completed */
 	struct map accounts, deployments, catalogs, throttles;
+	struct map dep_seen; /* model ns/name -> int64 generation last checked */
 	int64_t last_prune_ms;
 };
 
@@ -316,6 +317,7 @@ fc_err azure_client_new(const struct azure_client_options *opt, struct azure_cli
 	pthread_cond_init(&ac->cond, NULL);
 	map_init(&ac->accounts, acct_entry_free);
 	map_init(&ac->deployments, dep_entry_free);
+	map_init(&ac->dep_seen, free);
 	map_init(&ac->catalogs, cat_slot_free);
 	map_init(&ac->throttles, free_int);
 	ac->t = opt->transport;
@@ -360,6 +362,7 @@ void azure_client_free(struct azure_client *ac)
 		return;
 	map_release(&ac->accounts);
 	map_release(&ac->deployments);
+	map_release(&ac->dep_seen);
 	map_release(&ac->catalogs);
 	map_release(&ac->throttles);
 	for (size_t i = 0; i < ac->nsuggest; i++)
@@ -1198,6 +1201,27 @@ static fc_err deployment_verdict_from(const struct spec_model *m, const struct s
 	return set_check(c, COND_TRUE, AZURE_REASON_DEPLOYMENT_SUCCEEDED, msg);
 }
 
+#define DEP_SEEN_MAX 200000
+
+/* Records the generation a model's deployment was last checked for. */
+static void remember_seen(struct azure_client *ac, const char *model_key, int64_t generation)
+{
+	int64_t *g = malloc(sizeof(*g));
+
+	if (!g)
+		return;
+	*g = generation;
+	pthread_mutex_lock(&ac->mu);
+	if (ac->dep_seen.n >= DEP_SEEN_MAX) { /* bounded: forget and start over */
+		map_release(&ac->dep_seen);
+		map_init(&ac->dep_seen, free);
+	}
+	if (map_put(&ac->dep_seen, model_key, g) == FC_OK)
+		g = NULL;
+	pthread_mutex_unlock(&ac->mu);
+	free(g);
+}
+
 static fc_err check_deployment(struct azure_client *ac, const struct spec_model *m,
 			       const struct spec_account *a, struct check *c, long *retry)
 {
@@ -1220,23 +1244,32 @@ static fc_err check_deployment(struct azure_client *ac, const struct spec_model 
 		rc = seg(&url, m->deployment);
 	if (!rc)
 		rc = buf_appendf(&url, "?api-version=%s", ac->api);
+	/* one cache entry per deployment (however many models share it); a
+	 * model whose spec changed since it was last checked, or a new model
+	 * meeting a cached 404, asks ARM again at once (DESIGN.md §4) */
 	if (!rc)
-		rc = buf_appendf(&key, "%s/%s|%s", m->meta.ns ? m->meta.ns : "",
-				 m->meta.name ? m->meta.name : "", url.data);
+		rc = buf_appendf(&key, "%s/%s", m->meta.ns ? m->meta.ns : "",
+				 m->meta.name ? m->meta.name : "");
 	if (rc)
 		goto out;
 
 	pthread_mutex_lock(&ac->mu);
 	now = now_ms(ac);
-	cached = map_get(&ac->deployments, key.data);
-	if (cached && cached->generation == m->meta.generation &&
-	    now < cached->fetched_ms + ac->dep_ttl_ms) {
-		rc = deployment_verdict_from(m, a, cached, c);
-		done = 1;
+	cached = map_get(&ac->deployments, url.data);
+	{
+		const int64_t *seen = map_get(&ac->dep_seen, key.data);
+		int changed = seen ? *seen != m->meta.generation : (cached && cached->notfound);
+
+		if (cached && !changed && now < cached->fetched_ms + ac->dep_ttl_ms) {
+			rc = deployment_verdict_from(m, a, cached, c);
+			done = 1;
+		}
 	}
 	pthread_mutex_unlock(&ac->mu);
-	if (done)
+	if (done) {
+		remember_seen(ac, key.data, m->meta.generation);
 		goto out;
+	}
 
 	rc = arm_get(ac, "deployment", a->subscription_id, url.data, ACCOUNT_MAX_BODY, &r, &f);
 	if (rc)
@@ -1271,9 +1304,10 @@ static fc_err check_deployment(struct azure_client *ac, const struct spec_model 
 		goto out;
 	pthread_mutex_lock(&ac->mu);
 	prune_locked(ac, e->fetched_ms);
-	if (map_put(&ac->deployments, key.data, e) == FC_OK)
+	if (map_put(&ac->deployments, url.data, e) == FC_OK)
 		e = NULL;
 	pthread_mutex_unlock(&ac->mu);
+	remember_seen(ac, key.data, m->meta.generation);
 out:
 	dep_entry_free(e);
 	buf_release(&r.body);

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,8 +237,55 @@ static fc_err op_apply_configmap(void *ud, const char *ns, const char *name, con
 	return FC_OK;
 }
 
+/* Status writes already sent while the cache has not yet seen them: a
+ * reconcile of the same key right after ours reads the old status from the
+ * cache and would send the same patch again. Keyed by object, holding the
+ * body's hash and the resourceVersion the cache had then; a lossy table (a
+ * collision only costs one redundant write). */
+#define STATUS_MEMO_SLOTS 4096
+
+struct status_memo {
+	uint64_t key, body;
+	char rv[32];
+};
+
+static struct status_memo status_memo[STATUS_MEMO_SLOTS];
+static pthread_mutex_t status_memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t fnv(const char *s, uint64_t h)
+{
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* 1 if this exact body was already written for the object at this cached
+ * resourceVersion; else records it (when record) and returns 0. */
+static int status_memo_seen(const char *plural, const char *ns, const char *name, const char *rv,
+			    const char *body, int record)
+{
+	uint64_t k = fnv(name, fnv(ns, fnv(plural, 14695981039346656037ULL)));
+	uint64_t b = fnv(body, 14695981039346656037ULL);
+	struct status_memo *m = &status_memo[k % STATUS_MEMO_SLOTS];
+	int seen;
+
+	if (!rv || !*rv)
+		return 0;
+	pthread_mutex_lock(&status_memo_lock);
+	seen = m->key == k && m->body == b && !strcmp(m->rv, rv);
+	if (!seen && record) {
+		m->key = k;
+		m->body = b;
+		snprintf(m->rv, sizeof(m->rv), "%s", rv);
+	}
+	pthread_mutex_unlock(&status_memo_lock);
+	return seen;
+}
+
 static fc_err op_patch_status(void *ud, const char *plural, const char *ns, const char *name,
-			      const char *body)
+			      const char *rv, const char *body)
 {
 	struct controller *c = ud;
 	struct kube_status st;
@@ -246,11 +294,15 @@ static fc_err op_patch_status(void *ud, const char *plural, const char *ns, cons
 
 	if (rc)
 		return rc;
+	if (status_memo_seen(plural, ns, name, rv, body, 0))
+		return FC_OK; /* already sent; the cache has not caught up yet */
 	rc = kube_path(path, sizeof(path), SPEC_GROUP, SPEC_VERSION, ns, plural, name, "status");
 	if (!rc)
 		rc = kube_patch_status(c->kc, path, body, NULL, &st);
 	if (rc && rc != FC_ERR_NOTFOUND)
 		log_kube_error("status update failed", ns, name, rc, &st);
+	if (!rc)
+		status_memo_seen(plural, ns, name, rv, body, 1);
 	if (!rc)
 		metrics_counter_inc(c->metrics, METRICS_STATUS_WRITES_TOTAL,
 				    METRICS_LABELS(!strcmp(plural, "foundrymodels") ? "FoundryModel"
@@ -301,6 +353,13 @@ static fc_err op_create_event(void *ud, const char *ns, const cJSON *event)
 	rc = kube_create(c->kc, path, body, NULL, &st);
 	free(body);
 	return rc;
+}
+
+static int op_stopping(void *ud)
+{
+	struct controller *c = ud;
+
+	return atomic_load(&c->stopping);
 }
 
 static fc_err op_check_account(void *ud, const struct spec_account *acc, struct account_verdict *out)
@@ -378,6 +437,7 @@ static fc_err reconcile_key(struct controller *c, const char *key, struct reconc
 		.create_event = op_create_event,
 		.check_account = c->az ? op_check_account : NULL,
 		.check_model = c->az ? op_check_model : NULL,
+		.stopping = op_stopping,
 		.now = now_rfc3339,
 	};
 	cJSON *cm = NULL;
@@ -440,7 +500,7 @@ static void *worker_main(void *arg)
 		secs = (double)(mono_ms() - t0) / 1000.0;
 		snprintf(dur, sizeof(dur), "%.3fs", secs);
 		snprintf(ready, sizeof(ready), "%d/%d", stats.models_ready, stats.models_total);
-		if (rc == FC_ERR_STATE) {
+		if (rc == FC_ERR_STATE || rc == FC_ERR_CANCELLED) {
 			result = "error";
 			workqueue_forget(c->wq, key);
 		} else if (rc) {

@@ -153,7 +153,7 @@ static fc_err patch_status(const struct reconcile_ops *ops, const char *plural,
 	text = json_print(body);
 	if (!text)
 		goto out;
-	rc = ops->patch_status(ops->ud, plural, meta->ns, meta->name, text);
+	rc = ops->patch_status(ops->ud, plural, meta->ns, meta->name, meta->resource_version, text);
 out:
 	free(text);
 	cJSON_Delete(body);
@@ -220,6 +220,10 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 
 	/* 1. verdicts: accounts */
 	for (size_t i = 0; i < nacc; i++) {
+		if (ops->stopping && ops->stopping(ops->ud)) {
+			rc = FC_ERR_CANCELLED;
+			goto out;
+		}
 		if (accs[i].meta.deleting || accs[i].invalid)
 			continue; /* render reports these without a verdict */
 		if (cfg->azure_off || !ops->check_account)
@@ -241,6 +245,10 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 		const struct spec_account *acc;
 		long retry = 0;
 
+		if (ops->stopping && ops->stopping(ops->ud)) {
+			rc = FC_ERR_CANCELLED; /* nothing written yet: the next leader redoes it */
+			goto out;
+		}
 		if (m->meta.deleting || m->invalid)
 			continue;
 		acc = find_account(accs, nacc, m->account_ref, &ai);

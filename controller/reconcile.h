@@ -34,7 +34,7 @@ struct reconcile_ops {
 	/* Merge-patch the status subresource: body is {"status": {...}}.
 	 * plural is "foundrymodels" or "foundryaccounts". */
 	fc_err (*patch_status)(void *ud, const char *plural, const char *ns, const char *name,
-			       const char *body);
+			       const char *resource_version, const char *body);
 	/* Merge-patch metadata.finalizers to `finalizers` (a JSON array text),
 	 * guarded by resource_version (409 on a concurrent change). */
 	fc_err (*set_finalizers)(void *ud, const char *ns, const char *name,
@@ -50,6 +50,10 @@ struct reconcile_ops {
 			      const struct account_verdict *acc_v, const struct spec_account *primary,
 			      const struct account_verdict *primary_v, struct model_verdict *out,
 			      long *retry_after_ms);
+	/* Non-zero when the process is shutting down: the reconcile stops
+	 * between Azure calls (before any write) with FC_ERR_CANCELLED. May
+	 * be NULL. */
+	int (*stopping)(void *ud);
 	/* RFC 3339 UTC time now, e.g. "2026-11-24T07:00:00Z". */
 	void (*now)(void *ud, char *out, size_t n);
 };

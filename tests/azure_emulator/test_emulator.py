@@ -31,7 +31,11 @@ from client import (  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+# the real payloads: shared/azure beside the repository when present (as in
+# CI), else the copy kept in tests/fixtures/azure/shared
 SHARED = os.path.join(os.path.dirname(REPO), "shared", "azure")
+if not os.path.isdir(SHARED):
+    SHARED = os.path.join(REPO, "tests", "fixtures", "azure", "shared")
 CATALOG_DIR = os.path.join(REPO, "tests", "fixtures", "azure", "catalog")
 
 RG_PATH = "/subscriptions/%s/resourceGroups/%s" % (SUBSCRIPTION, RESOURCE_GROUP)
