@@ -144,12 +144,18 @@ static void emit_event(const struct reconcile_config *cfg, const struct reconcil
 static fc_err patch_status(const struct reconcile_ops *ops, const char *plural,
 			   const struct spec_meta *meta, const cJSON *status)
 {
-	cJSON *body = cJSON_CreateObject();
+	cJSON *body = cJSON_CreateObject(), *dup = NULL;
 	char *text = NULL;
 	fc_err rc = FC_ERR_NOMEM;
 
-	if (!body || !cJSON_AddItemToObject(body, "status", cJSON_Duplicate(status, 1)))
+	if (!body)
 		goto out;
+	dup = cJSON_Duplicate(status, 1);
+	/* cJSON_AddItemToObject does not free the item when copying the key fails */
+	if (!dup || !cJSON_AddItemToObject(body, "status", dup)) {
+		cJSON_Delete(dup);
+		goto out;
+	}
 	text = json_print(body);
 	if (!text)
 		goto out;
@@ -204,12 +210,20 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 		rc = FC_ERR_NOMEM;
 		goto out;
 	}
+	/* An unusable object (FC_ERR_PARSE) is left out; NOMEM is not a
+	 * reason to render without it (its keys would be removed). */
 	for (size_t i = 0; i < snap->naccounts; i++) {
-		if (spec_account_parse(snap->accounts[i], &accs[nacc]) == FC_OK)
+		rc = spec_account_parse(snap->accounts[i], &accs[nacc]);
+		if (rc == FC_ERR_NOMEM)
+			goto out;
+		if (rc == FC_OK)
 			acc_objs[nacc++] = snap->accounts[i];
 	}
 	for (size_t i = 0; i < snap->nmodels; i++) {
-		if (spec_model_parse(snap->models[i], &defs, &models[nmod]) == FC_OK)
+		rc = spec_model_parse(snap->models[i], &defs, &models[nmod]);
+		if (rc == FC_ERR_NOMEM)
+			goto out;
+		if (rc == FC_OK)
 			model_objs[nmod++] = snap->models[i];
 	}
 	rc = configmap_owned(snap->cm, CONFIGMAP_FIELD_MANAGER, &current, &ncurrent);
@@ -292,6 +306,12 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	if (rc)
 		goto out;
 	rendered = 1;
+
+	/* no write once shutdown began (also when no Azure call was made) */
+	if (ops->stopping && ops->stopping(ops->ud)) {
+		rc = FC_ERR_CANCELLED;
+		goto out;
+	}
 
 	/* 4. finalizers on live models, before their keys are published */
 	for (size_t i = 0; i < nmod; i++) {

@@ -29,7 +29,8 @@
 struct reconcile_ops {
 	void *ud;
 	/* Server-side apply of the ConfigMap (JSON body, field manager
-	 * foundry-controller, force). */
+	 * foundry-controller, no force: keys of other
+	 * managers are never taken over; a 409 is returned as CONFLICT). */
 	fc_err (*apply_configmap)(void *ud, const char *ns, const char *name, const char *body);
 	/* Merge-patch the status subresource: body is {"status": {...}}.
 	 * plural is "foundrymodels" or "foundryaccounts". */
