@@ -24,6 +24,7 @@ import uuid
 import pytest
 import yaml
 
+import rbac_run
 from conftest import CRD_DIR, REPO
 
 CHART = os.path.join(REPO, "helm", "foundry-controller")
@@ -408,26 +409,7 @@ def _server_has(cluster, group_version):
     return group_version in cluster.kubectl("api-versions").stdout.split()
 
 
-def _fa_fm(ns):
-    return """
-apiVersion: foundry.aucert.io/v1alpha1
-kind: FoundryAccount
-metadata: {name: acct, namespace: %(ns)s}
-spec:
-  subscriptionId: 00000000-0000-0000-0000-000000000000
-  resourceGroup: rg
-  primary: true
-  endpoint: https://acct.openai.azure.com/
----
-apiVersion: foundry.aucert.io/v1alpha1
-kind: FoundryModel
-metadata: {name: gen, namespace: %(ns)s}
-spec:
-  accountRef: {name: acct}
-  model: {name: gpt-4o, version: "2024-11-20"}
-  sku: {name: GlobalStandard}
-  keys: [GENERATION]
-""" % {"ns": ns}
+_fa_fm = rbac_run.fa_fm
 
 
 def _check_controller_powers(cluster, rel_ns, sa, lease, apps_ns, cluster_wide):
@@ -665,100 +647,19 @@ def test_kubectl_apply_k_manifests(cluster):
 # --------------------------------------------------------------------------
 # the real controller under the chart's ServiceAccount
 
-BIN = os.environ.get("FC_BIN") or os.path.join(REPO, "bin", "foundry-controller")
-
-
-def _wait_for(what, fn, timeout=45, interval=0.3):
-    import time
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last is True:
-            return
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
 def test_controller_runs_with_chart_rbac(cluster, helm, namespace, make_namespace, tmp_path):
     """bin/foundry-controller, run with the chart's ServiceAccount token and the Deployment's own
     args, publishes, writes status, events, finalizers and its Lease without a single Forbidden.
+    (test_rbac_minimal.py: what fails without each of its rules.)
 
     Single-namespace mode, so that it never touches other tests' objects."""
-    if not os.access(BIN, os.X_OK):
-        pytest.skip("no controller binary at %s (run `make` or set FC_BIN)" % BIN)
-    kc = cluster.kubeconfig
-    rel = "fc-" + short_id()
-    full = rel + "-foundry-controller"
-    lease = full + "-leader"
+    if not os.access(rbac_run.BIN, os.X_OK):
+        pytest.skip("no controller binary at %s (run `make` or set FC_BIN)" % rbac_run.BIN)
     apps = make_namespace("e2e-helm-run")
-    helm("install", rel, CHART, "-n", namespace, "--set", "watchNamespace=" + apps,
-         "--set", "azure.validation=off", "--set", "logFormat=text", kubeconfig=kc)
-    proc = None
-    log_path = tmp_path / "controller.log"
-    try:
-        token = cluster.kubectl("create", "token", full, "-n", namespace, "--duration=1h").stdout.strip()
-        sa_kubeconfig = tmp_path / "kubeconfig"
-        sa_kubeconfig.write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "c", "cluster": {"server": cluster.server,
-                                                    "certificate-authority": cluster.ca_file}}],
-            "users": [{"name": "sa", "user": {"token": token}}],
-            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "sa", "namespace": namespace}}],
-            "current-context": "c"}))
-        dep = cluster.get_json("deployment", full, "-n", namespace)
-        args = []
-        for a in dep["spec"]["template"]["spec"]["containers"][0]["args"]:
-            a = a.replace("$(POD_NAMESPACE)", namespace)
-            if a.startswith(("--metrics-bind-address=", "--health-probe-bind-address=")):
-                a = a.split("=")[0] + "=127.0.0.1:0"
-            args.append(a)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FOUNDRY_", "AZURE_"))}
-        env.update({"KUBECONFIG": str(sa_kubeconfig), "POD_NAMESPACE": namespace})
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen([BIN, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
-
-        cluster.kubectl("apply", "-f", "-", input=_fa_fm(apps))
-
-        def published():
-            cm = cluster.kubectl("get", "cm", "llm-config", "-n", apps, "-o", "json", check=False)
-            if cm.returncode != 0:
-                return "no llm-config yet"
-            data = json.loads(cm.stdout).get("data", {})
-            want = {"FOUNDRY_ENDPOINT": "https://acct.openai.azure.com/",
-                    "FOUNDRY_DEPLOYMENT_GENERATION": "gpt-4o"}
-            return True if data == want else data
-        _wait_for("llm-config", published)
-
-        def model_ready():
-            fm = cluster.get_json("fm", "gen", "-n", apps)
-            conds = {c["type"]: c["status"] for c in fm.get("status", {}).get("conditions", [])}
-            fins = fm["metadata"].get("finalizers", [])
-            return True if conds.get("Ready") == "True" and "foundry.aucert.io/finalizer" in fins \
-                else (conds, fins)
-        _wait_for("FoundryModel status and finalizer", model_ready)
-        acc = cluster.get_json("fa", "acct", "-n", apps)
-        assert any(c["type"] == "Ready" for c in acc["status"]["conditions"]), acc["status"]
-        _wait_for("an Event", lambda: True if cluster.get_json("events", "-n", apps)["items"] else "none")
-        holder = cluster.get_json("lease", lease, "-n", namespace)["spec"].get("holderIdentity")
-        assert holder, "the Lease has no holder"
-
-        # Deleting the model: the controller removes its key, then its finalizer (patch).
-        cluster.kubectl("delete", "fm", "gen", "-n", apps, "--wait=false")
-        _wait_for("FoundryModel gone", lambda: True if cluster.kubectl(
-            "get", "fm", "gen", "-n", apps, check=False).returncode != 0 else "still there")
-        data = cluster.get_json("cm", "llm-config", "-n", apps)["data"]
-        assert data == {"FOUNDRY_ENDPOINT": "https://acct.openai.azure.com/"}
-
-        proc.terminate()
-        assert proc.wait(timeout=20) == 0
-        proc = None
-    finally:
-        if proc is not None:
-            proc.kill()
-            proc.wait()
-        log_text = log_path.read_text() if log_path.exists() else ""
-        cluster.kubectl("patch", "fm", "gen", "-n", apps, "--type=merge",
-                        "-p", '{"metadata":{"finalizers":null}}', check=False)
-        helm("uninstall", rel, "-n", namespace, kubeconfig=kc, check=False)
-    assert not re.search(r"forbidden|\b403\b", log_text, re.I), log_text
+    with rbac_run.chart_controller(cluster, helm, namespace, apps, tmp_path) as run:
+        # llm-config published; model Ready with the finalizer; account status; an Event; the
+        # Lease held; deleting the model removes its key, then its finalizer (patch).
+        run.full_scenario()
+        assert run.stop() == 0, run.log()
+    log_text = run.log()
+    assert not rbac_run.FORBIDDEN_RE.search(log_text), log_text
