@@ -90,7 +90,6 @@ _NO_WATCH = ("the %s informer watches: without it every watch is a 403 followed 
 
 # (resource, verb) -> Expect, or Unused.
 EXPECT = {
-    ("foundryaccounts", "get"): _NO_GET,
     ("foundryaccounts", "list"): Expect(
         "the accounts informer lists: without it the caches never sync, nothing starts",
         broken=("lease_held", "published", "model_finalizer"),
@@ -99,7 +98,6 @@ EXPECT = {
     ("foundryaccounts", "watch"): Expect(
         _NO_WATCH % "accounts",
         witness=("published",), log=_forbidden("watch", "foundryaccounts"), log_min=3),
-    ("foundrymodels", "get"): _NO_GET,
     ("foundrymodels", "list"): Expect(
         "the models informer lists: without it the caches never sync, nothing starts",
         broken=("lease_held", "published", "model_finalizer"),
@@ -113,20 +111,14 @@ EXPECT = {
         witness=("lease_held", "account_status"),
         broken=("model_finalizer", "published", "model_status"),
         log=r"finalizer update failed .*" + _forbidden("patch", "foundrymodels")),
-    ("foundryaccounts/status", "get"): _NO_STATUS_GET,
     ("foundryaccounts/status", "patch"): Expect(
         "account status is a merge patch of /status",
         witness=("published", "model_ready"), broken=("account_status",),
         log=r"status update failed .*name=acct .*" + _forbidden("patch", "foundryaccounts/status")),
-    ("foundryaccounts/status", "update"): _NO_STATUS_PUT,
-    ("foundrymodels/status", "get"): _NO_STATUS_GET,
     ("foundrymodels/status", "patch"): Expect(
         "model status is a merge patch of /status",
         witness=("published", "model_finalizer", "account_status"), broken=("model_status",),
         log=r"status update failed .*name=gen .*" + _forbidden("patch", "foundrymodels/status")),
-    ("foundrymodels/status", "update"): _NO_STATUS_PUT,
-    ("configmaps", "get"): Unused("ConfigMaps are read from the informer's cache and written by "
-                                  "server-side apply; never a GET"),
     ("configmaps", "list"): Expect(
         "the ConfigMap informer lists: without it the caches never sync, nothing starts",
         broken=("lease_held", "published", "model_finalizer"),
@@ -150,8 +142,6 @@ EXPECT = {
         "events are created",
         witness=("published", "model_ready", "account_status"), broken=("event",),
         log=r"event not recorded object=gen reason=Published"),
-    ("events", "patch"): Unused("the controller deduplicates events and only creates them; it never "
-                                "patches one (no count bumps)"),
     ("leases", "create"): Expect(
         "the first candidate creates the Lease; without it nobody leads, nothing is written",
         broken=("lease_held", "published", "model_finalizer", "model_status", "account_status", "event"),
