@@ -417,6 +417,7 @@ static fc_err list_pages(struct kube_client *kc, const char *path_query, long pa
 	char *cont = NULL;
 	cJSON *page = NULL;
 	const char *next;
+	unsigned long pages = 0;
 	fc_err rc;
 
 	if (!path_query)
@@ -445,6 +446,11 @@ static fc_err list_pages(struct kube_client *kc, const char *path_query, long pa
 		free(cont);
 		cont = NULL;
 		next = json_str_or(page, "metadata.continue", NULL);
+		if (next && *next && ++pages >= KUBE_LIST_MAX_PAGES) {
+			/* a server that never stops paging must not loop us forever */
+			rc = FC_ERR_TOOBIG;
+			goto out;
+		}
 		if (next && *next) {
 			cont = strdup(next);
 			if (!cont) {

@@ -36,6 +36,8 @@
 #define KUBE_CLIENT_TIMEOUT_MS 30000L
 #define KUBE_WATCH_MAX_EVENT (4u * 1024 * 1024)
 #define KUBE_LIST_PAGE_SIZE 500
+/* at most this many pages per list (500 x 10,000 = 5 M objects): TOOBIG past it */
+#define KUBE_LIST_MAX_PAGES 10000
 #define KUBE_PATH_MAX 1024
 
 struct kube_status {

@@ -112,7 +112,11 @@ static int try_acquire_or_renew(struct leader *l)
 			goto out;
 		rc = kube_create(l->kc, l->coll, body, NULL, &st);
 		if (rc) {
-			log_debug("lease create failed", "error", fc_strerror(rc), "message", st.message, NULL);
+			if (rc == FC_ERR_CONFLICT) /* another candidate created it first */
+				log_debug("lease create lost the race", "lease", l->name, NULL);
+			else
+				log_warn("lease create failed", "lease", l->name, "error", fc_strerror(rc),
+					 "message", st.message, NULL);
 			goto out;
 		}
 		l->observed_holder[0] = '\0';
@@ -150,7 +154,11 @@ static int try_acquire_or_renew(struct leader *l)
 		goto out;
 	rc = kube_update(l->kc, l->path, body, NULL, &st);
 	if (rc) {
-		log_debug("lease update failed", "error", fc_strerror(rc), "message", st.message, NULL);
+		if (rc == FC_ERR_CONFLICT)
+			log_debug("lease update lost the race", "lease", l->name, NULL);
+		else
+			log_warn("lease update failed", "lease", l->name, "error", fc_strerror(rc),
+				 "message", st.message, NULL);
 		result = rc == FC_ERR_CONFLICT ? 0 : -1;
 		goto out;
 	}

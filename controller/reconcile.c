@@ -136,8 +136,17 @@ static void emit_event(const struct reconcile_config *cfg, const struct reconcil
 		return;
 	if (event_build(&ref, type, reason, message, now, cfg->instance, &ev))
 		return;
-	if (ops->create_event(ops->ud, meta->ns, ev))
-		log_warn("event not recorded", "object", meta->name, "reason", reason, NULL);
+	{
+		fc_err erc = ops->create_event(ops->ud, meta->ns, ev);
+
+		if (erc) {
+			log_warn("event not recorded", "object", meta->name, "reason", reason,
+				 "error", fc_strerror(erc), NULL);
+			/* not sent: let the next change try again */
+			if (events)
+				event_dedup_forget(events, meta->uid);
+		}
+	}
 	cJSON_Delete(ev);
 }
 

@@ -66,11 +66,11 @@ def _lease_never_renewed(run):
     assert after["holderIdentity"] == lease["holderIdentity"], (lease, after)
 
 
-def _still_running_silently(run):
-    """Denied create of the Lease: a candidate forever. (Nothing logged at the chart's default
-    level: the create failure is a debug message.)"""
+def _candidate_forever_says_why(run):
+    """Denied create of the Lease: a candidate forever, saying why at the default level."""
     assert run.running(), run.log()
     assert "leader election: candidate" in run.log() and "acquired" not in run.log(), run.log()
+    assert re.search(r"lease create failed .*FORBIDDEN", run.log()), run.log()
 
 
 @dataclass
@@ -145,7 +145,7 @@ EXPECT = {
     ("leases", "create"): Expect(
         "the first candidate creates the Lease; without it nobody leads, nothing is written",
         broken=("lease_held", "published", "model_finalizer", "model_status", "account_status", "event"),
-        check=_still_running_silently),
+        check=_candidate_forever_says_why),
     ("leases", "get"): Expect(
         "each acquire/renew reads the Lease first; without it nobody leads",
         broken=("lease_held", "published", "model_finalizer"),
