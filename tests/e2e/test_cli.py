@@ -206,17 +206,16 @@ def test_known_clouds_parse(cloud):
         assert USAGE_HINT not in p.stderr, p.stderr
 
 
-# ---- the subcommands themselves (placeholders until they are written) ------
+# ---- the subcommands themselves: bad input is a clear error ------------------
 
-@pytest.mark.parametrize("args,sub", [
-    (["run", *QUICK_RUN], "run"),
-    (["verify", "-f", "/nonexistent.yaml"], "verify"),
-    (["render", "-f", "/nonexistent.yaml"], "render"),
+@pytest.mark.parametrize("args,code,needle", [
+    (["run", *QUICK_RUN], 1, "kubeconfig /nonexistent: no such file"),
+    (["verify", "-f", "/nonexistent.yaml"], 2, "/nonexistent.yaml: No such file"),
+    (["render", "-f", "/nonexistent.yaml"], 2, "/nonexistent.yaml: No such file"),
 ])
-def test_not_implemented_yet(args, sub):
+def test_subcommand_bad_input_is_a_clear_error(args, code, needle):
     p = fc(*args)
-    if "not implemented yet" not in p.stderr:
-        pytest.skip("%s is implemented now: replace this test" % sub)
-    assert p.returncode == 2
-    assert "foundry-controller %s: not implemented yet" % sub in p.stderr
+    assert p.returncode == code, (p.returncode, p.stderr)
+    assert needle in p.stderr, p.stderr
+    assert "not implemented" not in p.stderr
     assert p.stdout == ""
