@@ -1,5 +1,6 @@
 #include "cmd.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,14 @@ int cmd_run(const struct config *cfg)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+#ifdef __GLIBC__
+	/* One malloc arena: with one per thread (informers, workers), memory
+	 * freed by one thread is not reused by the others and RSS adds up;
+	 * these threads allocate little and rarely at once. A fixed mmap
+	 * threshold keeps large buffers (list pages, bodies) out of the heap. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 	if (http_global_init()) {
 		log_error("cannot initialise libcurl", NULL);
 		return 1;

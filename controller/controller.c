@@ -1,6 +1,7 @@
 #include "controller.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,6 +16,7 @@
 #include "azure_client.h"
 #include "buf.h"
 #include "configmap.h"
+#include "frozen.h"
 #include "http.h"
 #include "httpd.h"
 #include "informer.h"
@@ -68,6 +70,15 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Gives the free pages of the heap back to the system (glibc keeps
+ * them): after the initial lists and whenever the queue runs dry. */
+static void release_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 static void now_rfc3339(void *ud, char *out, size_t n)
@@ -385,7 +396,7 @@ static fc_err op_check_model(void *ud, const struct spec_model *m, const struct 
 struct snap_build {
 	struct controller *c;
 	const char *ns, *cm;
-	cJSON **items;
+	const cJSON **items; /* references on stored objects (frozen_ref) */
 	size_t n, cap;
 	fc_err err;
 	int models;
@@ -394,7 +405,6 @@ struct snap_build {
 static fc_err snap_collect(void *ud, const cJSON *obj)
 {
 	struct snap_build *s = ud;
-	cJSON *dup;
 
 	if (strcmp(json_str_or(obj, "metadata.namespace", ""), s->ns))
 		return FC_OK;
@@ -402,24 +412,23 @@ static fc_err snap_collect(void *ud, const cJSON *obj)
 		return FC_OK;
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 16;
-		cJSON **ni = realloc(s->items, ncap * sizeof(*ni));
+		const cJSON **ni = realloc(s->items, ncap * sizeof(*ni));
 
 		if (!ni)
 			return s->err = FC_ERR_NOMEM;
 		s->items = ni;
 		s->cap = ncap;
 	}
-	dup = cJSON_Duplicate(obj, 1);
-	if (!dup)
-		return s->err = FC_ERR_NOMEM;
-	s->items[s->n++] = dup;
+	/* no copy: the reconcile reads the stored object, which stays as it is
+	 * while referenced even if the informer replaces it meanwhile */
+	s->items[s->n++] = frozen_ref(obj);
 	return FC_OK;
 }
 
 static void snap_free(struct snap_build *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		cJSON_Delete(s->items[i]);
+		frozen_unref(s->items[i]);
 	free(s->items);
 }
 
@@ -440,7 +449,7 @@ static fc_err reconcile_key(struct controller *c, const char *key, struct reconc
 		.stopping = op_stopping,
 		.now = now_rfc3339,
 	};
-	cJSON *cm = NULL;
+	const cJSON *cm = NULL;
 	fc_err rc;
 
 	snprintf(ns, sizeof(ns), "%s", key);
@@ -455,21 +464,21 @@ static fc_err reconcile_key(struct controller *c, const char *key, struct reconc
 	rc = accs.err ? accs.err : models.err;
 	if (rc)
 		goto out;
-	rc = informer_get(c->cms, ns, name, &cm);
+	rc = informer_get_ref(c->cms, ns, name, &cm);
 	if (rc == FC_ERR_NOTFOUND)
 		rc = FC_OK;
 	if (rc)
 		goto out;
 	snap.ns = ns;
 	snap.configmap = name;
-	snap.accounts = (const cJSON *const *)accs.items;
+	snap.accounts = accs.items;
 	snap.naccounts = accs.n;
-	snap.models = (const cJSON *const *)models.items;
+	snap.models = models.items;
 	snap.nmodels = models.n;
 	snap.cm = cm;
 	rc = reconcile_configmap(&c->rcfg, &ops, &c->events, &snap, stats);
 out:
-	cJSON_Delete(cm);
+	frozen_unref(cm);
 	snap_free(&accs);
 	snap_free(&models);
 	return rc;
@@ -537,6 +546,8 @@ static void *worker_main(void *arg)
 		workqueue_done(c->wq, key);
 		free(key);
 		key = NULL;
+		if (!workqueue_len(c->wq))
+			release_memory();
 	}
 	return NULL;
 }
@@ -927,6 +938,7 @@ int controller_run(const struct config *cfg)
 		snprintf(nm, sizeof(nm), "%zu", informer_count(c->models));
 		snprintf(nc, sizeof(nc), "%zu", informer_count(c->cms));
 		log_info("caches synced", "accounts", na, "models", nm, "configmaps", nc, NULL);
+		release_memory();
 	}
 	if (cfg->leader_elect) {
 		struct leader_config lc;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "frozen.h"
 #include "json.h"
 #include "log.h"
 
@@ -22,7 +23,7 @@
 
 struct entry {
 	char *key;
-	cJSON *obj;
+	const cJSON *obj; /* a frozen object: one reference */
 	struct entry *next;
 };
 
@@ -59,7 +60,7 @@ static void table_release(struct table *t)
 		for (; e; e = n) {
 			n = e->next;
 			free(e->key);
-			cJSON_Delete(e->obj);
+			frozen_unref(e->obj);
 			free(e);
 		}
 	}
@@ -108,9 +109,9 @@ static void table_grow(struct table *t)
 	t->nb = nb;
 }
 
-/* Stores obj (taken) under key; the object it replaces goes to *old
- * (caller frees), NULL if new. On NOMEM obj is still taken (freed). */
-static fc_err table_put(struct table *t, const char *key, cJSON *obj, cJSON **old)
+/* Stores obj (its reference taken) under key; the object it replaces goes
+ * to *old (caller unrefs), NULL if new. On NOMEM obj is still taken. */
+static fc_err table_put(struct table *t, const char *key, const cJSON *obj, const cJSON **old)
 {
 	struct entry *e = table_find(t, key);
 	size_t i;
@@ -124,7 +125,7 @@ static fc_err table_put(struct table *t, const char *key, cJSON *obj, cJSON **ol
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->key = strdup(key))) {
 		free(e);
-		cJSON_Delete(obj);
+		frozen_unref(obj);
 		return FC_ERR_NOMEM;
 	}
 	e->obj = obj;
@@ -137,11 +138,11 @@ static fc_err table_put(struct table *t, const char *key, cJSON *obj, cJSON **ol
 	return FC_OK;
 }
 
-/* Removes key; its object (caller frees) or NULL. */
-static cJSON *table_remove(struct table *t, const char *key)
+/* Removes key; its object (caller unrefs) or NULL. */
+static const cJSON *table_remove(struct table *t, const char *key)
 {
 	struct entry **pp, *e;
-	cJSON *obj;
+	const cJSON *obj;
 
 	if (!t->b)
 		return NULL;
@@ -282,7 +283,8 @@ static long jitter(struct informer *inf, long backoff)
 static fc_err on_event(void *ud, const char *type, cJSON **object)
 {
 	struct informer *inf = ud;
-	cJSON *obj = *object, *old = NULL;
+	cJSON *obj = *object;
+	const cJSON *old = NULL, *stored;
 	char key[KEY_MAX];
 	const char *rv = object_rv(obj);
 	fc_err rc;
@@ -301,19 +303,21 @@ static fc_err on_event(void *ud, const char *type, cJSON **object)
 	}
 	if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED")) {
 		informer_strip(obj, inf->keep_managed_fields);
-		*object = NULL; /* taken */
+		stored = frozen_new(obj);
+		if (!stored)
+			return FC_ERR_NOMEM; /* the watch ends, the informer relists */
 		pthread_rwlock_wrlock(&inf->store_lock);
-		rc = table_put(&inf->store, key, obj, &old);
+		rc = table_put(&inf->store, key, stored, &old);
 		pthread_rwlock_unlock(&inf->store_lock);
 		if (rc)
-			return rc; /* NOMEM: the watch ends, the informer relists */
-		set_rv(inf, object_rv(obj));
+			return rc;
+		set_rv(inf, object_rv(stored));
 		if (old) {
-			if (strcmp(object_rv(old), object_rv(obj)) && inf->h.on_update)
-				inf->h.on_update(inf->h.ud, old, obj);
-			cJSON_Delete(old);
+			if (strcmp(object_rv(old), object_rv(stored)) && inf->h.on_update)
+				inf->h.on_update(inf->h.ud, old, stored);
+			frozen_unref(old);
 		} else if (inf->h.on_add) {
-			inf->h.on_add(inf->h.ud, obj);
+			inf->h.on_add(inf->h.ud, stored);
 		}
 		return FC_OK;
 	}
@@ -325,7 +329,7 @@ static fc_err on_event(void *ud, const char *type, cJSON **object)
 		set_rv(inf, rv);
 		if (inf->h.on_delete)
 			inf->h.on_delete(inf->h.ud, obj);
-		cJSON_Delete(old);
+		frozen_unref(old);
 		return FC_OK;
 	}
 	log_debug("unknown watch event type, ignored", "informer", inf->name, "type", type, NULL);
@@ -366,7 +370,8 @@ static fc_err add_type(cJSON *item, const cJSON *page)
 static fc_err on_page(void *ud, cJSON *page)
 {
 	struct list_ctx *lc = ud;
-	cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items"), *it, *old;
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items"), *it;
+	const cJSON *stored, *old;
 	const char *rv = json_str_or(page, "metadata.resourceVersion", "");
 	char key[KEY_MAX];
 	fc_err rc;
@@ -382,12 +387,12 @@ static fc_err on_page(void *ud, cJSON *page)
 		}
 		informer_strip(it, lc->inf->keep_managed_fields);
 		rc = add_type(it, page);
-		if (rc) {
-			cJSON_Delete(it);
-			return rc;
-		}
-		rc = table_put(&lc->fresh, key, it, &old);
-		cJSON_Delete(old);
+		stored = rc ? NULL : frozen_new(it);
+		cJSON_Delete(it);
+		if (!stored)
+			return rc ? rc : FC_ERR_NOMEM;
+		rc = table_put(&lc->fresh, key, stored, &old);
+		frozen_unref(old);
 		if (rc)
 			return rc;
 	}
@@ -719,6 +724,24 @@ fc_err informer_get(struct informer *inf, const char *ns, const char *name, cJSO
 	}
 	pthread_rwlock_unlock(&inf->store_lock);
 	return rc;
+}
+
+fc_err informer_get_ref(struct informer *inf, const char *ns, const char *name, const cJSON **out)
+{
+	char key[KEY_MAX];
+	struct entry *e;
+	fc_err rc;
+
+	*out = NULL;
+	rc = make_key(ns, name, key, sizeof(key));
+	if (rc)
+		return rc == FC_ERR_PARSE ? FC_ERR_INVAL : rc;
+	pthread_rwlock_rdlock(&inf->store_lock);
+	e = table_find(&inf->store, key);
+	if (e)
+		*out = frozen_ref(e->obj);
+	pthread_rwlock_unlock(&inf->store_lock);
+	return e ? FC_OK : FC_ERR_NOTFOUND;
 }
 
 fc_err informer_each(struct informer *inf, informer_each_fn fn, void *ud)

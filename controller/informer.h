@@ -15,12 +15,22 @@
  * keep_managed_fields) and without the kubectl last-applied-configuration
  * annotation; list items get the apiVersion and kind that lists omit.
  *
+ * Stored objects are frozen trees (frozen.h): immutable, and sharing their
+ * identical parts (strings, members) with each other, which keeps a large
+ * cache small. Read them with the cJSON getters; never modify or
+ * cJSON_Delete them, nor compare their nodes by address. An object passed
+ * by informer_each, on_add or on_update (both objects; not a DELETED
+ * event's object) may be kept past the call with frozen_ref() and released
+ * with frozen_unref(), even after informer_free(): it stays as it was when
+ * lent, whatever the store does meanwhile.
+ *
  * Callbacks run on the informer's thread, one at a time, with no lock held:
  * they may call informer_get / informer_each, and should be quick (enqueue
  * a key). Objects passed to them are borrowed for the call.
  *
- * Thread-safety: informer_get, informer_each, informer_count,
- * informer_synced and informer_wait_synced may be called from any thread.
+ * Thread-safety: informer_get, informer_get_ref, informer_each,
+ * informer_count, informer_synced and informer_wait_synced may be called
+ * from any thread.
  */
 #ifndef FC_INFORMER_H
 #define FC_INFORMER_H
@@ -90,6 +100,10 @@ fc_err informer_wait_synced(struct informer *inf, long timeout_ms);
 /* A deep copy of the stored object (caller frees with cJSON_Delete), or
  * NOTFOUND. ns may be NULL or "" for cluster-scoped objects. */
 fc_err informer_get(struct informer *inf, const char *ns, const char *name, cJSON **out);
+
+/* The stored object itself, with a reference taken (caller releases it
+ * with frozen_unref), or NOTFOUND: no copy, read-only. */
+fc_err informer_get_ref(struct informer *inf, const char *ns, const char *name, const cJSON **out);
 
 /* Calls fn for every stored object (borrowed, valid for the call) under
  * the store's read lock, so the informer thread cannot apply events

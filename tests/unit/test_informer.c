@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fake_transport.h"
+#include "frozen.h"
 #include "informer.h"
 #include "json.h"
 
@@ -320,6 +321,16 @@ static void test_list_watch_relist(void **state)
 	assert_int_equal(informer_get(inf, "ns", "b", &obj), FC_ERR_NOTFOUND);
 	assert_null(obj);
 	assert_int_equal(informer_get(inf, "ns", "", &obj), FC_ERR_INVAL);
+	{
+		const cJSON *ref = NULL;
+
+		assert_int_equal(informer_get_ref(inf, "ns", "a", &ref), FC_OK);
+		assert_string_equal(json_str_or(ref, "metadata.resourceVersion", ""), "12");
+		frozen_unref(ref);
+		assert_int_equal(informer_get_ref(inf, "ns", "b", &ref), FC_ERR_NOTFOUND);
+		assert_null(ref);
+		assert_int_equal(informer_get_ref(inf, "ns", "", &ref), FC_ERR_INVAL);
+	}
 	assert_int_equal(informer_each(inf, collect, &names), FC_OK);
 	{
 		/* order is the hash's: compare sorted */
@@ -549,6 +560,107 @@ static void test_strip(void **state)
 	cJSON_Delete(o);
 }
 
+
+/* ---- stored objects: packed, shared by reference -------------------------- */
+
+#define RICH "{\"metadata\":{\"name\":\"a\",\"namespace\":\"ns\",\"resourceVersion\":\"1\"," \
+	"\"labels\":{\"x\":\"same\",\"y\":\"same\"}},\"data\":{\"s\":\"same\",\"u\":\"\\u00e9\\u4e2d\"," \
+	"\"e\":\"\"},\"n\":[1,-2.5,1e300,4294967296,true,false,null,{},[],\"same\"]," \
+	"\"deep\":{\"a\":[{\"b\":[{\"c\":\"same\"}]},\"same\"]}}"
+
+static const struct step packed_script[] = {
+	{ "?limit=500", 200,
+	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"10\"},"
+	  "\"items\":[" RICH "," CM("b", "2", "") "]}", 0 },
+	{ "watch=1", 200, WEV("MODIFIED", "a", "11"), 0 },
+};
+
+struct held {
+	const cJSON *a;
+};
+
+static void hold_a(void *ud, const cJSON *o)
+{
+	struct held *h = ud;
+
+	if (!strcmp(json_str_or(o, "metadata.name", ""), "a"))
+		h->a = frozen_ref(o);
+}
+
+/* Every array/object: the first child's prev is the last child, as cJSON
+ * itself links them (cJSON_AddItemToArray relies on it). */
+static void check_links(const cJSON *it)
+{
+	for (; it; it = it->next) {
+		if (it->child) {
+			const cJSON *last = it->child;
+
+			while (last->next)
+				last = last->next;
+			assert_ptr_equal(it->child->prev, last);
+			check_links(it->child);
+		}
+	}
+}
+
+static void test_packed_and_referenced(void **state)
+{
+	struct fx *f = *state;
+	struct informer_opts o = { .version = "v1", .plural = "configmaps", .ns = "ns" };
+	struct held held = { NULL };
+	struct informer_handlers h = { hold_a, NULL, NULL, NULL, &held };
+	struct informer *inf = NULL;
+	cJSON *want = NULL, *copy = NULL;
+	char *want_s, *got_s;
+
+	/* what a plain parse gives, with the type a list item lacks */
+	assert_int_equal(json_parse(RICH, sizeof(RICH) - 1, &want), FC_OK);
+	assert_non_null(cJSON_AddStringToObject(want, "apiVersion", "v1"));
+	assert_non_null(cJSON_AddStringToObject(want, "kind", "ConfigMap"));
+	want_s = cJSON_PrintUnformatted(want);
+	assert_non_null(want_s);
+
+	f->srv.steps = packed_script;
+	f->srv.nsteps = 2;
+	assert_int_equal(informer_new(f->kc, &o, &h, &inf), FC_OK);
+	assert_int_equal(informer_start(inf), FC_OK);
+	wait_blocked(&f->srv);
+	if (f->srv.bad[0])
+		fail_msg("%s", f->srv.bad);
+
+	/* the store has moved on; the reference still reads the listed object */
+	assert_int_equal(informer_get(inf, "ns", "a", &copy), FC_OK);
+	assert_string_equal(json_str_or(copy, "metadata.resourceVersion", ""), "11");
+	cJSON_Delete(copy);
+	assert_non_null(held.a);
+	got_s = cJSON_PrintUnformatted(held.a);
+	assert_string_equal(got_s, want_s);
+	free(got_s);
+	check_links(held.a);
+	assert_true(cJSON_Compare(held.a, want, 1));
+
+	/* a deep copy is an ordinary tree: modifiable, freed with cJSON_Delete */
+	copy = cJSON_Duplicate(held.a, 1);
+	assert_non_null(copy);
+	assert_true(cJSON_AddItemToArray(cJSON_GetObjectItem(copy, "n"), cJSON_CreateString("more")));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(copy, "n")), 11);
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(copy, "metadata"), "labels");
+	cJSON_Delete(copy);
+
+	/* a reference outlives the informer */
+	informer_free(inf);
+	got_s = cJSON_PrintUnformatted(held.a);
+	assert_string_equal(got_s, want_s);
+	free(got_s);
+	assert_ptr_equal(frozen_ref(held.a), held.a);
+	frozen_unref(held.a);
+	frozen_unref(held.a);
+	assert_null(frozen_ref(NULL));
+	frozen_unref(NULL);
+	free(want_s);
+	cJSON_Delete(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,6 +671,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_selectors_and_quick_watch_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 		cmocka_unit_test(test_strip),
+		cmocka_unit_test_setup_teardown(test_packed_and_referenced, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
