@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 
@@ -72,19 +73,8 @@ const char *azure_auth_cred_name(enum azure_cred_kind k)
 
 static int64_t real_now_ms(void *ud)
 {
-	struct timespec ts;
-
 	(void)ud;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_real_ms();
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -547,10 +537,10 @@ static fc_err fetch(struct azure_auth *a, char **token, int64_t *lifetime_ms, ch
 		req.body = form.data;
 		req.body_len = form.len;
 	}
-	t0 = mono_ms();
+	t0 = clock_mono_ms();
 	rc = http_do(a->t, &req, &resp);
 	if (a->hook)
-		a->hook(a->hook_ud, "token", rc ? 0 : resp.status, mono_ms() - t0);
+		a->hook(a->hook_ud, "token", rc ? 0 : resp.status, clock_mono_ms() - t0);
 	if (rc) {
 		if (rc != FC_ERR_NOMEM && rc != FC_ERR_CANCELLED)
 			transport_message(a, rc, &resp, msg, msgsz);

@@ -10,6 +10,7 @@
 
 #include "azure_catalog.h"
 #include "buf.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 
@@ -276,19 +277,8 @@ static void fail(struct az_fail *f, const char *reason, const char *fmt, ...)
 
 static int64_t real_now_ms(void *ud)
 {
-	struct timespec ts;
-
 	(void)ud;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_real_ms();
 }
 
 static int64_t now_ms(const struct azure_client *ac)
@@ -646,10 +636,10 @@ static fc_err arm_get(struct azure_client *ac, const char *call, const char *sub
 		req.tls = &tls;
 		http_response_release(&resp);
 		http_response_init(&resp);
-		t0 = mono_ms();
+		t0 = clock_mono_ms();
 		rc = http_do(ac->t, &req, &resp);
 		if (ac->hook)
-			ac->hook(ac->hook_ud, call, rc ? 0 : resp.status, mono_ms() - t0);
+			ac->hook(ac->hook_ud, call, rc ? 0 : resp.status, clock_mono_ms() - t0);
 		if (rc == FC_ERR_NOMEM)
 			goto out;
 		if (rc) {

@@ -15,6 +15,7 @@
 #include "azure_auth.h"
 #include "azure_client.h"
 #include "buf.h"
+#include "clock.h"
 #include "configmap.h"
 #include "frozen.h"
 #include "http.h"
@@ -63,14 +64,6 @@ struct controller {
 };
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Gives the free pages of the heap back to the system (glibc keeps
  * them): after the initial lists and whenever the queue runs dry. */
@@ -491,7 +484,7 @@ static void *worker_main(void *arg)
 
 	while (workqueue_get(c->wq, &key) == FC_OK) {
 		struct reconcile_stats stats;
-		int64_t t0 = mono_ms();
+		int64_t t0 = clock_mono_ms();
 		double secs;
 		fc_err rc;
 		char dur[32], ready[48];
@@ -506,7 +499,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		rc = reconcile_key(c, key, &stats);
-		secs = (double)(mono_ms() - t0) / 1000.0;
+		secs = (double)(clock_mono_ms() - t0) / 1000.0;
 		snprintf(dur, sizeof(dur), "%.3fs", secs);
 		snprintf(ready, sizeof(ready), "%d/%d", stats.models_ready, stats.models_total);
 		if (rc == FC_ERR_STATE || rc == FC_ERR_CANCELLED) {
@@ -611,7 +604,7 @@ static void on_stopped_leading(void *ud)
 static fc_err probe_healthy(void *ud, char *msg, size_t n)
 {
 	struct controller *c = ud;
-	long age = (long)(mono_ms() / 1000) - atomic_load(&c->last_loop);
+	long age = (long)(clock_mono_ms() / 1000) - atomic_load(&c->last_loop);
 
 	if (age > 30) {
 		snprintf(msg, n, "main loop stalled for %lds", age);
@@ -845,7 +838,7 @@ int controller_run(const struct config *cfg)
 	if (!c)
 		return 1;
 	c->cfg = cfg;
-	atomic_store(&c->last_loop, (long)(mono_ms() / 1000));
+	atomic_store(&c->last_loop, (long)(clock_mono_ms() / 1000));
 	identity(c->instance, sizeof(c->instance));
 	event_dedup_init(&c->events);
 	c->rcfg.default_configmap = cfg->configmap_name;
@@ -961,7 +954,7 @@ int controller_run(const struct config *cfg)
 		on_started_leading(c);
 	}
 
-	next_resync = cfg->resync_period_ms > 0 ? mono_ms() + cfg->resync_period_ms : 0;
+	next_resync = cfg->resync_period_ms > 0 ? clock_mono_ms() + cfg->resync_period_ms : 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -969,14 +962,14 @@ int controller_run(const struct config *cfg)
 		struct timespec ts = { 1, 0 };
 
 		sig = sigtimedwait(&set, NULL, &ts);
-		atomic_store(&c->last_loop, (long)(mono_ms() / 1000));
+		atomic_store(&c->last_loop, (long)(clock_mono_ms() / 1000));
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		if (next_resync && mono_ms() >= next_resync) {
+		if (next_resync && clock_mono_ms() >= next_resync) {
 			log_info("periodic resync", NULL);
 			if (atomic_load(&c->leading))
 				enqueue_everything(c);
-			next_resync = mono_ms() + cfg->resync_period_ms;
+			next_resync = clock_mono_ms() + cfg->resync_period_ms;
 		}
 	}
 	code = atomic_load(&c->fatal) ? 1 : 0;

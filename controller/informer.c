@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "frozen.h"
 #include "json.h"
 #include "log.h"
@@ -185,10 +186,7 @@ struct informer {
 
 static long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long)clock_mono_ms();
 }
 
 void informer_strip(cJSON *obj, int keep_managed_fields)
@@ -255,13 +253,7 @@ static int sleep_or_stop(struct informer *inf, long ms)
 	struct timespec ts;
 	int s;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_MONOTONIC, ms, &ts);
 	pthread_mutex_lock(&inf->mu);
 	while (!inf->stopping) {
 		if (pthread_cond_timedwait(&inf->cv, &inf->mu, &ts))
@@ -681,15 +673,7 @@ fc_err informer_wait_synced(struct informer *inf, long timeout_ms)
 	struct timespec ts;
 	fc_err rc = FC_OK;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (timeout_ms >= 0) {
-		ts.tv_sec += timeout_ms / 1000;
-		ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
+	clock_deadline(CLOCK_MONOTONIC, timeout_ms, &ts); /* unused when timeout_ms < 0 */
 	pthread_mutex_lock(&inf->mu);
 	while (!inf->synced && !inf->stopping) {
 		if (timeout_ms < 0) {

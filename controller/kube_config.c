@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #define PATH_MAX_LEN 4096
@@ -55,10 +56,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 static time_t mono_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(clock_mono_ms() / 1000);
 }
 
 /* Reads at most max bytes of path into b (initialised by the caller).

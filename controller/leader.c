@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 
@@ -38,14 +39,6 @@ struct leader {
 	 * thread has not yet noticed. */
 	atomic_llong valid_until_ms;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* MicroTime: 2006-01-02T15:04:05.000000Z */
 static void micro_now(char *out, size_t n)
@@ -89,7 +82,7 @@ static void observe(struct leader *l, const char *holder, const char *renew, con
 		snprintf(l->observed_holder, sizeof(l->observed_holder), "%s", holder);
 		snprintf(l->observed_renew, sizeof(l->observed_renew), "%s", renew);
 		snprintf(l->observed_rv, sizeof(l->observed_rv), "%s", rv);
-		l->observed_at_ms = mono_ms();
+		l->observed_at_ms = clock_mono_ms();
 	}
 }
 
@@ -140,7 +133,7 @@ static int try_acquire_or_renew(struct leader *l)
 	}
 	observe(l, holder, renew, rv);
 	if (*holder && strcmp(holder, l->identity) &&
-	    mono_ms() - l->observed_at_ms < dur_s * 1000) {
+	    clock_mono_ms() - l->observed_at_ms < dur_s * 1000) {
 		result = 0; /* held by another, not expired */
 		goto out;
 	}
@@ -199,13 +192,7 @@ static int wait_stop(struct leader *l, long ms)
 	struct timespec ts;
 	int stop;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_REALTIME, ms, &ts);
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop && pthread_cond_timedwait(&l->cond, &l->lock, &ts) == 0)
 		;
@@ -221,7 +208,7 @@ static void *leader_main(void *arg)
 	log_info("leader election: candidate", "lease", l->name, "namespace", l->ns,
 		 "identity", l->identity, NULL);
 	for (;;) {
-		int64_t t0 = mono_ms();
+		int64_t t0 = clock_mono_ms();
 		int r;
 
 		if (atomic_load(&l->leading) && t0 - l->last_renew_ms >= l->cfg.renew_deadline_ms) {
@@ -249,7 +236,7 @@ static void *leader_main(void *arg)
 					l->cfg.on_started_leading(l->cfg.ud);
 			}
 		} else if (atomic_load(&l->leading) &&
-			   (r == 0 || mono_ms() - l->last_renew_ms >= l->cfg.renew_deadline_ms)) {
+			   (r == 0 || clock_mono_ms() - l->last_renew_ms >= l->cfg.renew_deadline_ms)) {
 			/* another holds it now, or we could not renew in time */
 			atomic_store(&l->valid_until_ms, 0);
 			atomic_store(&l->leading, 0);
@@ -347,5 +334,5 @@ void leader_free(struct leader *l)
 
 int leader_is_leading(struct leader *l)
 {
-	return l && atomic_load(&l->leading) && mono_ms() < atomic_load(&l->valid_until_ms);
+	return l && atomic_load(&l->leading) && clock_mono_ms() < atomic_load(&l->valid_until_ms);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define NOT_WAITING ((size_t)-1)
 /* longest single timed wait; the loop re-reads the clock after it */
 #define MAX_WAIT_MS (3600LL * 1000)
@@ -46,11 +48,8 @@ struct workqueue {
 
 int64_t workqueue_clock_monotonic(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 /* ---- hash map of items ---- */
@@ -476,15 +475,7 @@ static void wait_ms(struct workqueue *q, int64_t ms)
 
 	if (ms > MAX_WAIT_MS)
 		ms = MAX_WAIT_MS;
-	if (ms < 0)
-		ms = 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_MONOTONIC, ms, &ts);
 	(void)pthread_cond_timedwait(&q->cond, &q->mu, &ts);
 }
 
