@@ -95,7 +95,7 @@ static fc_err add_str_list(cJSON *obj, const char *key, char *const *items, size
 	if ((rc = json_add_arr(obj, key, &arr)))
 		return rc;
 	for (size_t i = 0; i < n; i++) {
-		cJSON *s = cJSON_CreateString(items[i]);
+		cJSON *s = json_create_str(items[i]);
 
 		if (!s)
 			return FC_ERR_NOMEM;

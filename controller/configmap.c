@@ -17,6 +17,54 @@ void kv_array_free(struct kv *a, size_t n)
 	free(a);
 }
 
+size_t kv_array_bytes(const struct kv *a, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += (a[i].key ? strlen(a[i].key) : 0) + (a[i].value ? strlen(a[i].value) : 0);
+	return total;
+}
+
+static int kv_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct kv *)elem)->key);
+}
+
+/* Decoded length of base64 text (padding and whitespace not counted). */
+static size_t base64_decoded_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '+' || *s == '/' || *s == '-' || *s == '_')
+			n++;
+	return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+}
+
+size_t configmap_other_bytes(const cJSON *cm, const struct kv *owned, size_t nowned)
+{
+	const cJSON *e;
+	size_t total = 0;
+
+	if (!cm)
+		return 0;
+	cJSON_ArrayForEach(e, json_path(cm, "data")) {
+		if (!e->string || !cJSON_IsString(e))
+			continue;
+		if (nowned && bsearch(e->string, owned, nowned, sizeof(*owned), kv_key_cmp))
+			continue;
+		total += strlen(e->string) + strlen(e->valuestring);
+	}
+	cJSON_ArrayForEach(e, json_path(cm, "binaryData")) {
+		if (!e->string || !cJSON_IsString(e))
+			continue;
+		total += strlen(e->string) + base64_decoded_len(e->valuestring);
+	}
+	return total;
+}
+
 void foreign_keys_free(struct foreign_key *a, size_t n)
 {
 	if (!a)
@@ -193,21 +241,31 @@ fc_err configmap_apply_body(const char *ns, const char *name,
 			    const struct kv *desired, size_t ndesired,
 			    const char *hash, char **out)
 {
+	return configmap_apply_body_at(ns, name, NULL, desired, ndesired, hash, out);
+}
+
+fc_err configmap_apply_body_at(const char *ns, const char *name, const char *resource_version,
+			       const struct kv *desired, size_t ndesired,
+			       const char *hash, char **out)
+{
 	cJSON *root = NULL, *meta, *lab, *ann, *data;
 	size_t total = 0;
 	fc_err rc = FC_ERR_NOMEM;
 
 	*out = NULL;
 	for (size_t i = 0; i < ndesired; i++)
-		total += strlen(desired[i].key) + strlen(desired[i].value);
-	if (total > CONFIGMAP_MAX_DATA)
+		total += strlen(desired[i].value);
+	if (total > CONFIGMAP_MAX_BYTES)
 		return FC_ERR_TOOBIG;
 	root = cJSON_CreateObject();
 	if (!root)
 		goto out;
 	if (json_add_str(root, "apiVersion", "v1") || json_add_str(root, "kind", "ConfigMap") ||
 	    json_add_obj(root, "metadata", &meta) || json_add_str(meta, "name", name) ||
-	    json_add_str(meta, "namespace", ns) || json_add_obj(meta, "labels", &lab) ||
+	    json_add_str(meta, "namespace", ns) ||
+	    (resource_version && *resource_version &&
+	     json_add_str(meta, "resourceVersion", resource_version)) ||
+	    json_add_obj(meta, "labels", &lab) ||
 	    json_add_str(lab, CONFIGMAP_MANAGED_LABEL, CONFIGMAP_MANAGED_VALUE) ||
 	    json_add_obj(meta, "annotations", &ann) ||
 	    json_add_str(ann, CONFIGMAP_HASH_ANNOTATION, hash) ||
@@ -227,25 +285,44 @@ char *configmap_diff_summary(const struct kv *before, size_t nbefore,
 			     const struct kv *after, size_t nafter)
 {
 	struct buf b;
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, more = 0;
 
-	buf_init(&b, 64 * 1024);
+	/* bounded, so the log line that carries it stays whole */
+	buf_init(&b, CONFIGMAP_DIFF_MAX);
 	while (i < nbefore || j < nafter) {
 		int c = i >= nbefore ? 1 : j >= nafter ? -1 : strcmp(before[i].key, after[j].key);
 		const char *sep = b.len ? " " : "";
+		const char *key = NULL;
+		char op = 0;
 
 		if (c < 0) {
-			buf_appendf(&b, "%s-%s", sep, before[i++].key);
+			op = '-';
+			key = before[i++].key;
 		} else if (c > 0) {
-			buf_appendf(&b, "%s+%s", sep, after[j++].key);
+			op = '+';
+			key = after[j++].key;
 		} else {
-			if (strcmp(before[i].value, after[j].value))
-				buf_appendf(&b, "%s~%s", sep, after[j].key);
+			if (strcmp(before[i].value, after[j].value)) {
+				op = '~';
+				key = after[j].key;
+			}
 			i++;
 			j++;
 		}
+		if (!key)
+			continue;
+		/* keep room for the " (+N more)" tail */
+		if (more || b.len + strlen(sep) + 1 + strlen(key) > CONFIGMAP_DIFF_MAX - 32) {
+			more++;
+			continue;
+		}
+		if (buf_appendf(&b, "%s%c%s", sep, op, key))
+			goto nomem;
 	}
-	if (!b.len)
-		buf_append_str(&b, "none");
+	if ((more && buf_appendf(&b, " (+%zu more)", more)) || (!b.len && buf_append_str(&b, "none")))
+		goto nomem;
 	return buf_take(&b);
+nomem:
+	buf_release(&b);
+	return NULL;
 }

@@ -37,6 +37,11 @@
 #define NWORKERS 2
 #define CONTROLLER_NAME "foundrymodel"
 #define KEY_MAX 600
+/* A reconcile that failed because the API server did not answer (IO: down,
+ * restarting, connection reset) is retried this often, outside the per-key
+ * exponential backoff: the key is not at fault, and a backoff grown through
+ * a long outage would hold the retry well past the server's return. */
+#define UNREACHABLE_RETRY_MS 1000
 
 struct controller {
 	const struct config *cfg;
@@ -219,10 +224,11 @@ static void log_kube_error(const char *what, const char *ns, const char *name, f
 		  "message", st->message, NULL);
 }
 
-static fc_err op_apply_configmap(void *ud, const char *ns, const char *name, const char *body)
+static fc_err op_apply_configmap(void *ud, const char *ns, const char *name, const char *body,
+				 char *why, size_t whylen)
 {
 	struct controller *c = ud;
-	struct kube_status st;
+	struct kube_status st = { 0 };
 	char path[KUBE_PATH_MAX];
 	fc_err rc = guard(c);
 
@@ -233,8 +239,15 @@ static fc_err op_apply_configmap(void *ud, const char *ns, const char *name, con
 		/* no force: a key another manager owns is never taken over (render
 		 * already leaves those alone; a 409 here is a race, retried) */
 		rc = kube_apply(c->kc, path, body, "foundry-controller", 0, NULL, &st);
+	if (rc == FC_ERR_CONFLICT) {
+		/* computed from a copy the cache had not updated yet: retried */
+		log_debug("ConfigMap changed since it was read, retrying", "namespace", ns, "name", name,
+			  NULL);
+		return rc;
+	}
 	if (rc) {
 		log_kube_error("ConfigMap apply failed", ns, name, rc, &st);
+		snprintf(why, whylen, "%s", st.message);
 		return rc;
 	}
 	metrics_counter_inc(c->metrics, METRICS_CONFIGMAP_WRITES_TOTAL, METRICS_LABELS(ns));
@@ -292,7 +305,7 @@ static fc_err op_patch_status(void *ud, const char *plural, const char *ns, cons
 			      const char *rv, const char *body)
 {
 	struct controller *c = ud;
-	struct kube_status st;
+	struct kube_status st = { 0 }; /* logged even when no request was made */
 	char path[KUBE_PATH_MAX];
 	fc_err rc = guard(c);
 
@@ -318,7 +331,7 @@ static fc_err op_set_finalizers(void *ud, const char *ns, const char *name, cons
 				const char *finalizers_json)
 {
 	struct controller *c = ud;
-	struct kube_status st;
+	struct kube_status st = { 0 }; /* logged even when no request was made */
 	char path[KUBE_PATH_MAX];
 	struct buf b;
 	fc_err rc = guard(c);
@@ -425,6 +438,44 @@ static void snap_free(struct snap_build *s)
 	free(s->items);
 }
 
+/* The ConfigMap as the API server has it, managedFields included: for one
+ * the informer does not hold (its selector is our label, which a ConfigMap
+ * made by hand lacks). NULL in *out when there is none. */
+/* Reads one ConfigMap from the server. A list with a field selector, not a
+ * GET: the chart's Role grants list on ConfigMaps but not get (RBAC kept to
+ * what is used). *out is the object or NULL when there is none. */
+static fc_err get_configmap(struct controller *c, const char *ns, const char *name, cJSON **out)
+{
+	struct kube_status st = { 0 };
+	char path[KUBE_PATH_MAX];
+	struct buf q;
+	cJSON *list = NULL, *items, *first;
+	fc_err rc;
+
+	*out = NULL;
+	buf_init(&q, 2 * KUBE_PATH_MAX);
+	rc = kube_path(path, sizeof(path), "", "v1", ns, "configmaps", NULL, NULL);
+	if (!rc)
+		rc = buf_append_str(&q, path);
+	if (!rc)
+		rc = buf_append_str(&q, "?fieldSelector=metadata.name%3D");
+	if (!rc)
+		rc = kube_url_escape(&q, name);
+	if (!rc)
+		rc = kube_list(c->kc, q.data, &list, &st);
+	if (rc) {
+		log_kube_error("ConfigMap read failed", ns, name, rc, &st);
+		goto out;
+	}
+	items = cJSON_GetObjectItemCaseSensitive(list, "items");
+	first = cJSON_IsArray(items) ? cJSON_DetachItemFromArray(items, 0) : NULL;
+	*out = first;
+out:
+	cJSON_Delete(list);
+	buf_release(&q);
+	return rc;
+}
+
 static fc_err reconcile_key(struct controller *c, const char *key, struct reconcile_stats *stats)
 {
 	char ns[KEY_MAX], *name;
@@ -470,6 +521,21 @@ static fc_err reconcile_key(struct controller *c, const char *key, struct reconc
 	snap.nmodels = models.n;
 	snap.cm = cm;
 	rc = reconcile_configmap(&c->rcfg, &ops, &c->events, &snap, stats);
+	if (rc == FC_ERR_CONFLICT && !cm) {
+		/* A ConfigMap without our label (made by hand) in which another
+		 * manager owns a key we would write: the informer never saw it,
+		 * so the render did not know that key is foreign and the apply
+		 * was refused (409). Render again from the live object; the
+		 * conflict becomes a KeyConflict instead of a retry forever. */
+		cJSON *live = NULL;
+
+		if (get_configmap(c, ns, name, &live) == FC_OK && live) {
+			snap.cm = live;
+			rc = reconcile_configmap(&c->rcfg, &ops, &c->events, &snap, stats);
+			snap.cm = NULL;
+		}
+		cJSON_Delete(live);
+	}
 out:
 	frozen_unref(cm);
 	snap_free(&accs);
@@ -511,7 +577,12 @@ static void *worker_main(void *arg)
 				 "duration", dur, NULL);
 			metrics_counter_inc(c->metrics, METRICS_RECONCILE_ERRORS_TOTAL,
 					    METRICS_LABELS(CONTROLLER_NAME));
-			workqueue_add_rate_limited(c->wq, key);
+			if (rc == FC_ERR_IO) {
+				workqueue_forget(c->wq, key);
+				workqueue_add_after(c->wq, key, UNREACHABLE_RETRY_MS);
+			} else {
+				workqueue_add_rate_limited(c->wq, key);
+			}
 		} else {
 			workqueue_forget(c->wq, key);
 			if (stats.requeue_after_ms > 0) {

@@ -167,7 +167,7 @@ struct informer {
 	struct informer_handlers h;
 	char *name;               /* for logs: "group/plural" */
 	char *path;               /* collection path with the selector query */
-	long watch_timeout_s, backoff_min_ms, backoff_max_ms, page_size;
+	long watch_timeout_s, backoff_min_ms, backoff_max_ms, unreachable_max_ms, page_size;
 	int keep_managed_fields;
 
 	pthread_rwlock_t store_lock;
@@ -391,29 +391,29 @@ static fc_err on_page(void *ud, cJSON *page)
 	return FC_OK;
 }
 
-/* Lists, swaps the store and emits the differences. */
-static fc_err relist(struct informer *inf)
+/* Lists, swaps the store and emits the differences. st receives the
+ * list's HTTP status and message. */
+static fc_err relist(struct informer *inf, struct kube_status *st)
 {
 	struct list_ctx lc;
-	struct kube_status st;
 	struct table old;
 	fc_err rc;
 
 	lc.inf = inf;
 	lc.rv[0] = '\0';
-	st.message[0] = '\0';
-	st.http_status = 0;
+	st->message[0] = '\0';
+	st->http_status = 0;
 	rc = table_init(&lc.fresh);
 	if (rc)
 		return rc;
-	rc = kube_list_pages(inf->kc, inf->path, inf->page_size, on_page, &lc, &st);
+	rc = kube_list_pages(inf->kc, inf->path, inf->page_size, on_page, &lc, st);
 	if (rc) {
 		if (rc != FC_ERR_CANCELLED) {
 			char code[24];
 
-			snprintf(code, sizeof(code), "%ld", st.http_status);
+			snprintf(code, sizeof(code), "%ld", st->http_status);
 			log_warn("list failed", "informer", inf->name, "err", fc_strerror(rc),
-				 "status", code, "message", st.message, NULL);
+				 "status", code, "message", st->message, NULL);
 		}
 		table_release(&lc.fresh);
 		return rc;
@@ -463,27 +463,59 @@ static fc_err relist(struct informer *inf)
 
 /* ---- the thread -------------------------------------------------------- */
 
+/* The connection failed, not the server: no answer at all (refused,
+ * reset, connect timeout: the API server is down or restarting) or a
+ * stream broken on the way (a proxy or load balancer cut it). An answered
+ * error (403, 429, 5xx...) is the server's. */
+static int transport_failure(fc_err rc)
+{
+	return rc == FC_ERR_IO || rc == FC_ERR_TIMEOUT;
+}
+
+/* The (jittered) delay before the next attempt; doubles *backoff for the
+ * one after, up to backoff_max_ms, or up to unreachable_max_ms after a
+ * transport failure: a connection attempt where nobody listens costs the
+ * server nothing, and a restarted API server is then seen within about
+ * that long instead of a full backoff cap later. */
+static long next_delay(struct informer *inf, long *backoff, int transport)
+{
+	long cap = inf->backoff_max_ms, d;
+
+	if (transport && cap > inf->unreachable_max_ms)
+		cap = inf->unreachable_max_ms;
+	if (*backoff > cap)
+		*backoff = cap;
+	d = jitter(inf, *backoff);
+	*backoff = *backoff * 2 > cap ? cap : *backoff * 2;
+	return d;
+}
+
+/* The backoff goes back to backoff_min_ms only when a watch has worked:
+ * delivered an event or stayed up (2xx) for WATCH_MIN_OK_MS. A list that
+ * works does not reset it, or a watch the server refuses every time (403
+ * with list allowed, a 410 on the version just listed) would relist in a
+ * tight loop. */
 static void *run(void *arg)
 {
 	struct informer *inf = arg;
 	struct kube_status st;
 	char rv[RV_MAX];
 	long backoff = inf->backoff_min_ms, t0, timeout;
-	int need_list = 1;
+	int need_list = 1, just_listed, worked;
 	fc_err rc;
 
 	while (!stopping(inf)) {
+		just_listed = 0;
 		if (need_list) {
-			rc = relist(inf);
+			rc = relist(inf, &st);
 			if (rc) {
-				if (stopping(inf) || sleep_or_stop(inf, jitter(inf, backoff)))
+				if (stopping(inf) ||
+				    sleep_or_stop(inf, next_delay(inf, &backoff, transport_failure(rc))))
 					break;
-				backoff = backoff * 2 > inf->backoff_max_ms ? inf->backoff_max_ms
-									    : backoff * 2;
 				continue;
 			}
 			need_list = 0;
-			backoff = inf->backoff_min_ms;
+			just_listed = 1;
 		}
 		informer_resource_version(inf, rv, sizeof(rv));
 		timeout = inf->watch_timeout_s +
@@ -493,17 +525,23 @@ static void *run(void *arg)
 		rc = kube_watch(inf->kc, inf->path, rv, timeout, on_event, inf, &inf->cancel, &st);
 		if (stopping(inf))
 			break;
+		/* an answer that took long is not a watch that stayed up */
+		worked = inf->watch_events > 0 ||
+			 (st.http_status / 100 == 2 && now_ms() - t0 >= WATCH_MIN_OK_MS);
+		if (worked)
+			backoff = inf->backoff_min_ms;
 		if (rc == FC_OK) {
-			if (inf->watch_events || now_ms() - t0 >= WATCH_MIN_OK_MS) {
-				backoff = inf->backoff_min_ms;
+			if (worked)
 				continue;
-			}
 			log_debug("watch ended at once", "informer", inf->name, NULL);
 		} else if (rc == FC_ERR_GONE) {
 			log_info("resourceVersion too old, relisting", "informer", inf->name,
 				 "resourceVersion", rv, NULL);
 			need_list = 1;
-			continue;
+			if (!just_listed || worked)
+				continue;
+			/* too old already on the version the list just gave:
+			 * relisting at once would loop */
 		} else {
 			char code[24];
 
@@ -513,9 +551,8 @@ static void *run(void *arg)
 			if (!fc_err_is_transient(rc) || rc == FC_ERR_NOMEM)
 				need_list = 1;
 		}
-		if (sleep_or_stop(inf, jitter(inf, backoff)))
+		if (sleep_or_stop(inf, next_delay(inf, &backoff, transport_failure(rc))))
 			break;
-		backoff = backoff * 2 > inf->backoff_max_ms ? inf->backoff_max_ms : backoff * 2;
 	}
 	return NULL;
 }
@@ -579,6 +616,8 @@ fc_err informer_new(struct kube_client *kc, const struct informer_opts *opts,
 						       : INFORMER_BACKOFF_MAX_MS;
 	if (inf->backoff_max_ms < inf->backoff_min_ms)
 		inf->backoff_max_ms = inf->backoff_min_ms;
+	inf->unreachable_max_ms = opts->unreachable_max_ms > 0 ? opts->unreachable_max_ms
+							       : INFORMER_UNREACHABLE_MAX_MS;
 	inf->page_size = opts->page_size;
 	inf->keep_managed_fields = opts->keep_managed_fields;
 	inf->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)inf;

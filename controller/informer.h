@@ -3,9 +3,19 @@
  * Each informer runs in its own thread: it lists (paginated), replaces its
  * store, then watches from the list's resourceVersion with bookmarks and a
  * jittered timeoutSeconds, re-watching from the last resourceVersion seen.
- * A 410 Gone (HTTP or ERROR event) relists at once; other failures back off
+ * A 410 Gone (HTTP or ERROR event) relists at once (after a backoff if the
+ * version the list just gave is already too old); other failures back off
  * exponentially (backoff_min_ms doubling to backoff_max_ms, jittered) before
- * re-watching (transient errors) or relisting (anything else).
+ * re-watching (transient errors) or relisting (anything else). The backoff
+ * resets only once a watch has worked (delivered an event or stayed up a
+ * second), never after a mere successful list, so a watch that is refused
+ * every time (403) cannot turn into a tight LIST loop. After a transport
+ * failure (IO, TIMEOUT: no answer at all because the API server is down or
+ * restarting, or a stream cut on the way) the delay is capped at
+ * unreachable_max_ms instead: the informer is back within about that long
+ * of the server or the network being up again, and an attempt that cannot
+ * connect costs the server nothing. Errors the server answers (403, 429,
+ * 5xx) back off up to backoff_max_ms.
  *
  * The store is keyed "namespace/name" ("name" for cluster-scoped objects).
  * After a relist the informer compares the new set with its store and emits
@@ -44,6 +54,7 @@
 #define INFORMER_WATCH_TIMEOUT_S 300L
 #define INFORMER_BACKOFF_MIN_MS 200L
 #define INFORMER_BACKOFF_MAX_MS 30000L
+#define INFORMER_UNREACHABLE_MAX_MS 1000L
 
 struct informer_handlers {
 	void (*on_add)(void *ud, const cJSON *obj);
@@ -68,6 +79,8 @@ struct informer_opts {
 				     * for a random value in [t, 2t) */
 	long backoff_min_ms;        /* 0 = INFORMER_BACKOFF_MIN_MS */
 	long backoff_max_ms;        /* 0 = INFORMER_BACKOFF_MAX_MS */
+	long unreachable_max_ms;    /* 0 = INFORMER_UNREACHABLE_MAX_MS: the cap
+				     * after transport failures */
 	long page_size;             /* 0 = KUBE_LIST_PAGE_SIZE */
 	int keep_managed_fields;    /* keep metadata.managedFields */
 };

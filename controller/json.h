@@ -34,14 +34,30 @@ fc_err json_get_arr(const cJSON *root, const char *path, const cJSON **out);
 const char *json_str_or(const cJSON *root, const char *path, const char *def);
 
 /* Parses len bytes (need not be NUL-terminated). Rejects nesting deeper
- * than JSON_MAX_DEPTH and trailing garbage. Caller frees with cJSON_Delete. */
+ * than JSON_MAX_DEPTH and trailing garbage (PARSE); an allocation that
+ * failed during the parse is NOMEM, not PARSE. Caller frees with
+ * cJSON_Delete. */
 fc_err json_parse(const char *data, size_t len, cJSON **out);
 
 /* Serialises without whitespace. Caller frees with free(). NULL on NOMEM. */
 char *json_print(const cJSON *item);
 
-/* Adds a string / object / array member; FC_ERR_NOMEM on failure. The new
- * object/array is borrowed from parent. */
+/* 1 when s is valid UTF-8 (as Go's utf8.DecodeRune reads it: no overlong
+ * forms, no surrogates, nothing past U+10FFFF). */
+int json_utf8_valid(const char *s);
+
+/* s with every byte that does not start a valid UTF-8 sequence replaced by
+ * U+FFFD: exactly what the API server (Go's encoding/json) stores for it,
+ * so a string we send compares equal to what we read back. NULL on NOMEM;
+ * caller frees. */
+char *json_utf8_clean(const char *s);
+
+/* A cJSON string of json_utf8_clean(s); NULL on NOMEM. */
+cJSON *json_create_str(const char *s);
+
+/* Adds a string / object / array member; FC_ERR_NOMEM on failure. Strings
+ * go through json_utf8_clean. The new object/array is borrowed from
+ * parent. */
 fc_err json_add_str(cJSON *obj, const char *key, const char *val);
 fc_err json_add_obj(cJSON *obj, const char *key, cJSON **out);
 fc_err json_add_arr(cJSON *obj, const char *key, cJSON **out);

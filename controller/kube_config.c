@@ -549,7 +549,9 @@ static fc_err parse_labelled(const char *yaml, size_t len, const char *base_dir,
 	have_parser = 1;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		if (parser.error == YAML_MEMORY_ERROR) {
+		/* libyaml 0.2.5's loader fails some allocations without setting
+		 * an error (yaml_strdup of a default tag): no error is NOMEM too */
+		if (parser.error == YAML_MEMORY_ERROR || parser.error == YAML_NO_ERROR) {
 			rc = FC_ERR_NOMEM;
 		} else {
 			seterr(err, errlen, "%s: invalid YAML at line %zu: %s", label,

@@ -175,6 +175,252 @@ out:
 	return rc;
 }
 
+/* ---- the size of the ConfigMap (DESIGN.md is silent; docs/decisions.md) ---- */
+
+#define REASON_TOO_LARGE "ConfigMapTooLarge"
+#define REASON_REJECTED "ConfigMapRejected"
+
+static const struct kv *kv_find(const struct kv *a, size_t n, const char *pfx, const char *key)
+{
+	char k[256];
+	size_t lo = 0, hi = n;
+
+	if (snprintf(k, sizeof(k), "%s%s", pfx, key) >= (int)sizeof(k))
+		return NULL;
+	while (lo < hi) { /* a is sorted by key */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(k, a[mid].key);
+
+		if (!c)
+			return &a[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static size_t key_bytes(const struct kv *a, size_t n, const char *key)
+{
+	static const char *const pfx[] = { "FOUNDRY_DEPLOYMENT_", "FOUNDRY_ENDPOINT_" };
+	size_t total = 0;
+
+	for (size_t p = 0; p < 2; p++) {
+		const struct kv *e = kv_find(a, n, pfx[p], key);
+
+		if (e)
+			total += strlen(e->key) + strlen(e->value);
+	}
+	return total;
+}
+
+static int key_listed(char *const *keys, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(keys[i], key))
+			return 1;
+	return 0;
+}
+
+/* 1 when publishing model rs (rendered into data) changes the ConfigMap's
+ * current data: a key added, dropped or given another value. *grow: the
+ * bytes it adds (negative: frees); holding it back keeps its last known
+ * good keys (status.publishedKeys found in current) instead. */
+static int model_change(const struct render_model_status *rs, const struct spec_model *m,
+			const struct kv *data, size_t ndata, const struct kv *cur, size_t ncur,
+			long long *grow)
+{
+	static const char *const pfx[] = { "FOUNDRY_DEPLOYMENT_", "FOUNDRY_ENDPOINT_" };
+	long long want = 0, have = 0;
+	int differs = 0;
+
+	*grow = 0;
+	if (!rs->published)
+		return 0;
+	for (size_t k = 0; k < rs->npublished; k++) {
+		for (size_t p = 0; p < 2; p++) {
+			const struct kv *a = kv_find(data, ndata, pfx[p], rs->published_keys[k]);
+			const struct kv *b = kv_find(cur, ncur, pfx[p], rs->published_keys[k]);
+
+			if (!a != !b || (a && strcmp(a->value, b->value)))
+				differs = 1;
+		}
+		want += (long long)key_bytes(data, ndata, rs->published_keys[k]);
+	}
+	for (size_t k = 0; k < m->npublished; k++) {
+		if (!kv_find(cur, ncur, pfx[0], m->published_keys[k]))
+			continue;
+		have += (long long)key_bytes(cur, ncur, m->published_keys[k]);
+		if (!key_listed(rs->published_keys, rs->npublished, m->published_keys[k]))
+			differs = 1;
+	}
+	*grow = want - have;
+	return differs;
+}
+
+static int older_first(const void *a, const void *b)
+{
+	return spec_meta_older(&(*(const struct spec_model *const *)a)->meta,
+			       &(*(const struct spec_model *const *)b)->meta);
+}
+
+/* Renders again with held[] models held back (render.h), replacing *out. */
+static fc_err render_held(struct render_input *in, struct render_output *out,
+			  const unsigned char *held, const char *reason, const char *message)
+{
+	render_output_release(out);
+	in->held = held;
+	in->held_reason = reason;
+	in->held_message = message;
+	return render_configmap(in, out);
+}
+
+/* When the rendered ConfigMap would pass CONFIGMAP_MAX_BYTES (and be
+ * larger than it is now), holds back the newest models whose change adds
+ * bytes until it fits, then lets in again, oldest first, those that still
+ * fit; renders again. If that is still too large (an estimate is off when
+ * holding a model moves key claims), every model with a change is held.
+ * *no_write: even that does not fit (the write is not sent). held (nmod
+ * entries) is filled in; *msg is the message of the held models (caller
+ * frees). */
+static fc_err fit_size(const struct reconcile_snapshot *snap, struct render_input *in,
+		       struct render_output *out, const struct kv *cur, size_t ncur,
+		       unsigned char *held, char **msg, int *no_write, size_t *held_count)
+{
+	const struct spec_model **order = NULL;
+	size_t other = configmap_other_bytes(snap->cm, cur, ncur);
+	size_t now = kv_array_bytes(cur, ncur) + other;
+	size_t want = kv_array_bytes(out->data, out->ndata) + other, after, limit;
+	unsigned char *changed = NULL;
+	long long *grow = NULL, est;
+	fc_err rc = FC_ERR_NOMEM;
+	char num[3][32];
+
+	*msg = NULL;
+	*no_write = 0;
+	*held_count = 0;
+	if (want <= CONFIGMAP_MAX_BYTES || want <= now)
+		return FC_OK;
+	limit = now > CONFIGMAP_MAX_BYTES ? now : CONFIGMAP_MAX_BYTES;
+	order = calloc(in->nmodels + 1, sizeof(*order));
+	changed = calloc(in->nmodels + 1, 1);
+	grow = calloc(in->nmodels + 1, sizeof(*grow));
+	if (!order || !changed || !grow)
+		goto out;
+	for (size_t i = 0; i < in->nmodels; i++) {
+		order[i] = &in->models[i];
+		changed[i] = (unsigned char)model_change(&out->models[i], &in->models[i], out->data,
+							 out->ndata, cur, ncur, &grow[i]);
+	}
+	qsort(order, in->nmodels, sizeof(*order), older_first);
+	est = (long long)want;
+	for (size_t o = in->nmodels; o-- > 0 && est > (long long)limit;) {
+		size_t i = (size_t)(order[o] - in->models);
+
+		if (!changed[i] || grow[i] <= 0)
+			continue;
+		held[i] = 1;
+		est -= grow[i];
+	}
+	/* then, oldest first, a held change that still fits goes in after all */
+	for (size_t o = 0; o < in->nmodels; o++) {
+		size_t i = (size_t)(order[o] - in->models);
+
+		if (held[i] && est + grow[i] <= (long long)limit) {
+			held[i] = 0;
+			est += grow[i];
+		}
+	}
+	snprintf(num[0], sizeof(num[0]), "%zu", want);
+	snprintf(num[1], sizeof(num[1]), "%zu", other);
+	snprintf(num[2], sizeof(num[2]), "%u", CONFIGMAP_MAX_BYTES);
+	{
+		struct buf b;
+
+		buf_init(&b, 4096);
+		if (buf_appendf(&b, "ConfigMap %s/%s would hold %s bytes of data (keys and values, %s of "
+				"them in keys the controller does not own), over the limit of %s bytes "
+				"(1 MiB) of one ConfigMap; this model's change is not written until there "
+				"is room (the newest models wait first)", snap->ns, snap->configmap,
+				num[0], num[1], num[2])) {
+			buf_release(&b);
+			goto out;
+		}
+		*msg = buf_take(&b);
+		if (!*msg)
+			goto out;
+	}
+	rc = render_held(in, out, held, REASON_TOO_LARGE, *msg);
+	if (rc)
+		goto out;
+	after = kv_array_bytes(out->data, out->ndata) + other;
+	if (after > limit) {
+		/* the estimate was off (claims moved): hold every change */
+		for (size_t i = 0; i < in->nmodels; i++)
+			held[i] |= changed[i];
+		rc = render_held(in, out, held, REASON_TOO_LARGE, *msg);
+		if (rc)
+			goto out;
+		after = kv_array_bytes(out->data, out->ndata) + other;
+		*no_write = after > limit;
+	}
+	for (size_t i = 0; i < in->nmodels; i++)
+		*held_count += held[i];
+	{
+		char nh[32];
+
+		snprintf(nh, sizeof(nh), "%zu", *held_count);
+		log_warn("ConfigMap would pass the API server's size limit; the newest changes are held back",
+			 "configmap", snap->configmap, "namespace", snap->ns, "bytes", num[0],
+			 "foreign_bytes", num[1], "limit", num[2], "held_models", nh,
+			 "write", *no_write ? "none" : "what fits", NULL);
+	}
+	rc = FC_OK;
+out:
+	if (rc) {
+		free(*msg);
+		*msg = NULL;
+	}
+	free(order);
+	free(changed);
+	free(grow);
+	return rc;
+}
+
+/* The API server refused the apply (422 Invalid, 413 Too Large): holds
+ * back every model whose change it would carry and renders again, so
+ * status says why and keeps the last published values. */
+static fc_err refused(const struct reconcile_snapshot *snap, struct render_input *in,
+		      struct render_output *out, const struct kv *cur, size_t ncur,
+		      unsigned char *held, fc_err why_rc, const char *why, char **msg)
+{
+	int too_large = why_rc == FC_ERR_TOOBIG || strstr(why, "Too long") ||
+			strstr(why, "too large") || strstr(why, "Too large");
+	struct buf b;
+
+	free(*msg);
+	*msg = NULL;
+	for (size_t i = 0; i < in->nmodels; i++) {
+		long long grow;
+
+		if (model_change(&out->models[i], &in->models[i], out->data, out->ndata, cur, ncur, &grow))
+			held[i] = 1;
+	}
+	buf_init(&b, 4096);
+	if (buf_appendf(&b, "the API server refused to write ConfigMap %s/%s (%s%s%s); this model's "
+			"change is not written and the write is retried with backoff", snap->ns,
+			snap->configmap, why_rc == FC_ERR_TOOBIG ? "too large" : "invalid",
+			*why ? ": " : "", why)) {
+		buf_release(&b);
+		return FC_ERR_NOMEM;
+	}
+	*msg = buf_take(&b);
+	if (!*msg)
+		return FC_ERR_NOMEM;
+	return render_held(in, out, held, too_large ? REASON_TOO_LARGE : REASON_REJECTED, *msg);
+}
+
 /* ---- the reconcile ------------------------------------------------------- */
 
 fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reconcile_ops *ops,
@@ -194,9 +440,12 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	struct render_input in;
 	struct render_output out;
 	int rendered = 0, azure_failed = 0;
-	unsigned char *model_changed = NULL, *acc_changed = NULL;
-	char now[40];
-	char *body = NULL;
+	unsigned char *model_changed = NULL, *acc_changed = NULL, *held = NULL;
+	char now[40], why[512];
+	char *body = NULL, *held_msg = NULL;
+	int no_write = 0;
+	size_t nheld = 0;
+	fc_err refused_rc = FC_OK;
 	long primary;
 	fc_err rc = FC_OK, status_rc = FC_OK;
 	int is_default_cm = !strcmp(snap->configmap, cfg->default_configmap);
@@ -215,7 +464,8 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	mvp = calloc(snap->nmodels + 1, sizeof(*mvp));
 	model_changed = calloc(snap->nmodels + 1, 1);
 	acc_changed = calloc(snap->naccounts + 1, 1);
-	if (!model_changed || !acc_changed || !accs || !acc_objs || !models || !model_objs || !av || !avp || !mv || !mvp) {
+	held = calloc(snap->nmodels + 1, 1);
+	if (!held || !model_changed || !acc_changed || !accs || !acc_objs || !models || !model_objs || !av || !avp || !mv || !mvp) {
 		rc = FC_ERR_NOMEM;
 		goto out;
 	}
@@ -315,6 +565,11 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	if (rc)
 		goto out;
 	rendered = 1;
+	/* a ConfigMap the API server would refuse is not sent: the newest
+	 * changes wait, and say so in their status */
+	rc = fit_size(snap, &in, &out, current, ncurrent, held, &held_msg, &no_write, &nheld);
+	if (rc)
+		goto out;
 
 	/* no write once shutdown began (also when no Azure call was made) */
 	if (ops->stopping && ops->stopping(ops->ud)) {
@@ -338,18 +593,31 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	}
 
 	/* 5. the ConfigMap: one apply carrying every change */
-	if (configmap_needs_write(snap->cm, CONFIGMAP_FIELD_MANAGER, out.data, out.ndata, out.hash)) {
-		rc = configmap_apply_body(snap->ns, snap->configmap, out.data, out.ndata, out.hash, &body);
-		if (rc == FC_ERR_TOOBIG)
-			log_error("ConfigMap data would exceed the API server's 1 MiB object limit; not written",
-				  "configmap", snap->configmap, "namespace", snap->ns, NULL);
-		if (rc)
+	if (!no_write &&
+	    configmap_needs_write(snap->cm, CONFIGMAP_FIELD_MANAGER, out.data, out.ndata, out.hash)) {
+		why[0] = '\0';
+		/* guarded by the version it was computed from: kept values come
+		 * from snap->cm, which may not have seen our last write yet */
+		rc = configmap_apply_body_at(snap->ns, snap->configmap,
+					     json_str_or(snap->cm, "metadata.resourceVersion", NULL),
+					     out.data, out.ndata, out.hash, &body);
+		if (!rc) {
+			rc = ops->apply_configmap(ops->ud, snap->ns, snap->configmap, body, why, sizeof(why));
+			why[sizeof(why) - 1] = '\0';
+		}
+		if (rc == FC_ERR_INVAL || rc == FC_ERR_TOOBIG) {
+			/* the content is refused (not a transient failure): say so
+			 * in status, keep the last published values, back off */
+			refused_rc = rc;
+			rc = refused(snap, &in, &out, current, ncurrent, held, rc, why, &held_msg);
+			if (rc)
+				goto out;
+		} else if (rc) {
 			goto out;
-		rc = ops->apply_configmap(ops->ud, snap->ns, snap->configmap, body);
-		if (rc)
-			goto out;
-		stats->wrote_configmap = 1;
-		stats->changes = configmap_diff_summary(current, ncurrent, out.data, out.ndata);
+		} else {
+			stats->wrote_configmap = 1;
+			stats->changes = configmap_diff_summary(current, ncurrent, out.data, out.ndata);
+		}
 	}
 
 	/* 6. status, only where it changed */
@@ -431,7 +699,7 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 	}
 
 	/* 8. deleting models: their keys are gone now, drop the finalizer */
-	for (size_t i = 0; i < nmod; i++) {
+	for (size_t i = 0; i < nmod && !refused_rc && !no_write; i++) {
 		char *fin = NULL;
 
 		if (!models[i].meta.deleting || !models[i].meta.has_finalizer)
@@ -448,7 +716,7 @@ fc_err reconcile_configmap(const struct reconcile_config *cfg, const struct reco
 		if (models[i].meta.uid && events)
 			event_dedup_forget(events, models[i].meta.uid);
 	}
-	rc = status_rc;
+	rc = refused_rc ? refused_rc : no_write ? FC_ERR_TOOBIG : status_rc;
 	if (!rc && azure_failed && stats->requeue_after_ms == 0)
 		rc = FC_ERR_UNAVAILABLE; /* per-item backoff, then ask Azure again */
 out:
@@ -467,6 +735,8 @@ out:
 		spec_account_release(&accs[i]);
 	free(model_changed);
 	free(acc_changed);
+	free(held);
+	free(held_msg);
 	free(mv);
 	free(mvp);
 	free(av);

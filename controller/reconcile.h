@@ -7,6 +7,12 @@
  *   1. add the finalizer to live models that lack it;
  *   2. one server-side apply of the ConfigMap, only when its controller-owned
  *      data differs from the desired data (atomic: every changed key at once);
+ *      a ConfigMap that would pass the API server's size limit
+ *      (CONFIGMAP_MAX_BYTES) is not sent: the newest models whose change
+ *      adds bytes are held back until it fits (Ready=False
+ *      ConfigMapTooLarge, last known good kept); an apply the server
+ *      refuses (422, 413) holds back every changed model (ConfigMapRejected,
+ *      or ConfigMapTooLarge when it says so) and returns its error (backoff);
  *   3. status of models (and, for the namespace's default ConfigMap, of its
  *      accounts) where it changed;
  *   4. events (deduplicated);
@@ -30,8 +36,14 @@ struct reconcile_ops {
 	void *ud;
 	/* Server-side apply of the ConfigMap (JSON body, field manager
 	 * foundry-controller, no force: keys of other
-	 * managers are never taken over; a 409 is returned as CONFLICT). */
-	fc_err (*apply_configmap)(void *ud, const char *ns, const char *name, const char *body);
+	 * managers are never taken over; a 409 is returned as CONFLICT, also
+	 * when the ConfigMap changed since the snapshot: the body carries the
+	 * snapshot's resourceVersion).
+	 * On failure it may copy the API server's message into why (whylen
+	 * bytes, NUL-terminated). INVAL (422) and TOOBIG (413) mean the
+	 * content is refused: the held-back models' status says so. */
+	fc_err (*apply_configmap)(void *ud, const char *ns, const char *name, const char *body,
+				  char *why, size_t whylen);
 	/* Merge-patch the status subresource: body is {"status": {...}}.
 	 * plural is "foundrymodels" or "foundryaccounts". */
 	fc_err (*patch_status)(void *ud, const char *plural, const char *ns, const char *name,

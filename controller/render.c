@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "json.h"
 #include "sha256.h"
 
 #define KEY_ENDPOINT "FOUNDRY_ENDPOINT"
@@ -196,7 +197,8 @@ static fc_err kv_add(struct kvvec *d, const char *pfx, const char *key, const ch
 		d->cap = ncap;
 	}
 	e.key = msgf("%s%s", pfx, key);
-	e.value = strdup(value);
+	/* as the API server will store it (a value from ARM may not be UTF-8) */
+	e.value = json_utf8_clean(value);
 	if (!e.key || !e.value) {
 		free(e.key);
 		free(e.value);
@@ -611,6 +613,11 @@ static fc_err eval_model(const struct render_input *in, size_t mi, const struct 
 		if (e->issues[i].blocks)
 			blocked = e->issues[i].reason;
 	if ((rc = eval_verdict(m, v, blocked, e)))
+		return rc;
+	/* after the verdict: holding back is no reason not to show it */
+	if (in->held && in->held[mi] && !m->meta.deleting &&
+	    (rc = add_issue(e, in->held_reason ? in->held_reason : "NotPublished",
+			    msgf("%s", nz(in->held_message)), 1, 1)))
 		return rc;
 	e->publishable = !m->meta.deleting && m->nkeys > 0;
 	for (size_t i = 0; i < e->nissues; i++)

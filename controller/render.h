@@ -107,6 +107,16 @@ struct render_input {
 	 * a different value to one of them loses with KeyConflict naming the
 	 * manager; FOUNDRY_ENDPOINT is then not written either */
 	const struct foreign_key *foreign; size_t nforeign;
+	/* Models held back (same index as models; NULL: none). A held model
+	 * that is not being deleted is not publishable now, whatever its
+	 * verdict: it gets the blocking issue held_reason (static, e.g.
+	 * "ConfigMapTooLarge") with held_message (borrowed) on Ready and
+	 * Published, and keeps its last known good values. reconcile holds
+	 * back the models whose change the API server cannot take (the
+	 * ConfigMap would pass its size limit, or it refused the write). */
+	const unsigned char *held;
+	const char *held_reason;
+	const char *held_message;
 };
 /* account_verdicts and model_verdicts may themselves be NULL (all unknown).
  * The caller passes only models whose configmap is in.configmap; render does

@@ -8,7 +8,10 @@
  *     equal to it (DESIGN.md §2: a resync with nothing new writes nothing),
  *     and conditions_status_equal is reflexive on what we build;
  *   - spec_meta_older is antisymmetric;
- *   - configmap_owned returns its keys sorted.
+ *   - configmap_owned returns its keys sorted;
+ *   - every string of a status we build is valid UTF-8 (an object whose
+ *     strings are not is cleaned as the API server would: json_utf8_clean,
+ *     which is valid, idempotent and the identity on valid text).
  */
 #include <string.h>
 
@@ -24,8 +27,43 @@
 
 static char msg_ok[] = "ok";
 
+/* Every string we would send is valid UTF-8, so the API server stores it
+ * byte for byte and the next resync finds it equal (not a U+FFFD copy). */
+static void check_utf8(const cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (j->string)
+			FUZZ_CHECK(json_utf8_valid(j->string));
+		if (cJSON_IsString(j))
+			FUZZ_CHECK(json_utf8_valid(j->valuestring));
+		check_utf8(j->child);
+	}
+}
+
+/* json_utf8_clean: valid, idempotent, the identity on valid text. */
+static void check_clean(const cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (cJSON_IsString(j)) {
+			char *c = json_utf8_clean(j->valuestring), *c2;
+
+			if (c) {
+				FUZZ_CHECK(json_utf8_valid(c));
+				FUZZ_CHECK(!json_utf8_valid(j->valuestring) || !strcmp(c, j->valuestring));
+				c2 = json_utf8_clean(c);
+				FUZZ_CHECK(!c2 || !strcmp(c, c2));
+				free(c2);
+				free(c);
+			}
+		}
+		check_clean(j->child);
+	}
+}
+
 static void check_resync(const cJSON *st1, const cJSON *st2)
 {
+	check_utf8(st1->child);
+	check_utf8(st2->child);
 	FUZZ_CHECK(conditions_status_equal(st1, st1));
 	FUZZ_CHECK(conditions_status_equal(st2, st2));
 	FUZZ_CHECK(conditions_status_equal(st1, st2));
@@ -179,6 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_quiet_log();
 	if (json_parse((const char *)data, size, &root))
 		return 0;
+	check_clean(root);
 	kind = json_str_or(root, "kind", "");
 	if (strlen(kind) >= 4 && !strcmp(kind + strlen(kind) - 4, "List") &&
 	    json_get_arr(root, "items", &items) == FC_OK) {

@@ -87,6 +87,52 @@ static void test_json_parse_rejects(void **state)
 	cJSON_Delete(j);
 }
 
+/* Strings are cleaned the way the API server (Go's encoding/json) stores
+ * them: each byte that does not start a valid UTF-8 sequence becomes
+ * U+FFFD (the first three rows were checked against kube-apiserver 1.20). */
+static void test_utf8_clean(void **state)
+{
+#define R "\xef\xbf\xbd"
+	static const struct { const char *in, *out; } t[] = {
+		{ "ok\xe6\xa8", "ok" R R },                 /* cut inside a 3-byte sequence */
+		{ "x\xff\xfey", "x" R R "y" },
+		{ "\xed\xa0\x80", R R R },                   /* a surrogate */
+		{ "\xc0\xaf", R R },                         /* overlong '/' */
+		{ "\xe0\x80\xaf", R R R },                   /* overlong, 3 bytes */
+		{ "\xf4\x90\x80\x80", R R R R },             /* past U+10FFFF */
+		{ "\xf0\x9f\x9a", R R R },                   /* a 4-byte sequence cut */
+		{ "\x80" "abc", R "abc" },                   /* a lone continuation byte */
+		{ "🚀 ünï 模 \xf4\x8f\xbf\xbf", "🚀 ünï 模 \xf4\x8f\xbf\xbf" }, /* valid, up to U+10FFFF */
+		{ "", "" },
+	};
+#undef R
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char *c = json_utf8_clean(t[i].in);
+		cJSON *o = cJSON_CreateObject();
+		char *printed;
+
+		assert_non_null(c);
+		assert_string_equal(c, t[i].out);
+		assert_int_equal(json_utf8_valid(t[i].in), !strcmp(t[i].in, t[i].out));
+		assert_true(json_utf8_valid(c));
+		/* json_add_str and json_create_str clean too */
+		assert_non_null(o);
+		assert_int_equal(json_add_str(o, "k", t[i].in), FC_OK);
+		assert_string_equal(json_str_or(o, "k", NULL), t[i].out);
+		printed = json_print(o);
+		assert_non_null(printed);
+		assert_true(json_utf8_valid(printed));
+		free(printed);
+		cJSON_Delete(o);
+		o = json_create_str(t[i].in);
+		assert_non_null(o);
+		assert_string_equal(o->valuestring, t[i].out);
+		cJSON_Delete(o);
+		free(c);
+	}
+}
+
 static void test_err_http(void **state)
 {
 	(void)state;
@@ -141,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_buf_bounded),
 		cmocka_unit_test(test_json_getters),
 		cmocka_unit_test(test_json_parse_rejects),
+		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_err_http),
 		cmocka_unit_test(test_log_formats),
 	};

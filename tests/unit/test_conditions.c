@@ -365,6 +365,7 @@ static void test_nomem(void **state)
 		}
 	}
 	assert_true(fails > 10);
+	failmalloc_report("conditions model_status/account_status", fails);
 	cJSON_Delete(old);
 }
 

@@ -1088,6 +1088,12 @@ static void fault_loop(const char *const *args)
 		config_release(&cfg);
 	}
 	assert_true(n > 10);
+	{
+		char what[64];
+
+		snprintf(what, sizeof(what), "config parse (%s flags, env)", args[1]);
+		failmalloc_report(what, n - 1);
+	}
 }
 
 static void test_alloc_failures(void **state)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -112,19 +113,42 @@ static void test_apply_body(void **state)
 	/* never Argo CD's tracking label/annotation */
 	assert_null(strstr(body, "app.kubernetes.io/instance"));
 	assert_null(strstr(body, "argocd.argoproj.io"));
+	assert_null(json_path(j, "metadata.resourceVersion"));
+	cJSON_Delete(j);
+	free(body);
+}
+
+/* Guarded by the version it was computed from (409 if the ConfigMap moved on). */
+static void test_apply_body_at(void **state)
+{
+	struct kv d[] = { KV("FOUNDRY_DEPLOYMENT_A", "a") };
+	char *body = NULL;
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(configmap_apply_body_at("ns", "llm-config", "4711", d, 1, "H", &body), FC_OK);
+	j = parse(body);
+	assert_string_equal(json_str_or(j, "metadata.resourceVersion", ""), "4711");
+	assert_string_equal(json_str_or(j, "data.FOUNDRY_DEPLOYMENT_A", ""), "a");
+	cJSON_Delete(j);
+	free(body);
+	/* no version (the ConfigMap is not there yet): a plain apply */
+	assert_int_equal(configmap_apply_body_at("ns", "llm-config", "", d, 1, "H", &body), FC_OK);
+	j = parse(body);
+	assert_null(json_path(j, "metadata.resourceVersion"));
 	cJSON_Delete(j);
 	free(body);
 }
 
 static void test_apply_body_too_big(void **state)
 {
-	char *big = malloc(CONFIGMAP_MAX_DATA + 2);
+	char *big = malloc(CONFIGMAP_MAX_BYTES + 2);
 	struct kv d[1];
 	char *body = (char *)"untouched";
 
 	(void)state;
-	memset(big, 'x', CONFIGMAP_MAX_DATA + 1);
-	big[CONFIGMAP_MAX_DATA + 1] = 0;
+	memset(big, 'x', CONFIGMAP_MAX_BYTES + 1);
+	big[CONFIGMAP_MAX_BYTES + 1] = 0;
 	d[0].key = (char *)"K";
 	d[0].value = big;
 	assert_int_equal(configmap_apply_body("ns", "n", d, 1, "H", &body), FC_ERR_TOOBIG);
@@ -147,6 +171,59 @@ static void test_diff_summary(void **state)
 	free(s);
 }
 
+/* 1,000 changed keys of 82 characters: the summary stays under
+ * CONFIGMAP_DIFF_MAX and counts what it leaves out. */
+static void test_diff_summary_bounded(void **state)
+{
+	enum { N = 1000 };
+	struct kv *after = calloc(N, sizeof(*after));
+	char *s, tail[64];
+	size_t shown = 0;
+
+	(void)state;
+	assert_non_null(after);
+	for (size_t i = 0; i < N; i++) {
+		char k[128];
+
+		snprintf(k, sizeof(k), "FOUNDRY_DEPLOYMENT_K%04zu_%057d", i, 0);
+		after[i].key = strdup(k);
+		after[i].value = strdup("v");
+		assert_int_equal(strlen(after[i].key), 82);
+	}
+	s = configmap_diff_summary(NULL, 0, after, N);
+	assert_non_null(s);
+	assert_true(strlen(s) <= CONFIGMAP_DIFF_MAX);
+	for (const char *p = s; (p = strstr(p, "+FOUNDRY_DEPLOYMENT_")); p++)
+		shown++;
+	assert_true(shown > 10 && shown < N);
+	snprintf(tail, sizeof(tail), " (+%zu more)", N - shown);
+	assert_string_equal(s + strlen(s) - strlen(tail), tail);
+	free(s);
+	for (size_t i = 0; i < N; i++) {
+		free(after[i].key);
+		free(after[i].value);
+	}
+	free(after);
+}
+
+/* What the controller counts against the API server's limit: keys and
+ * values of the data it does not own, binaryData decoded. */
+static void test_other_bytes(void **state)
+{
+	cJSON *cm = cJSON_Parse("{\"data\":{\"OURS\":\"12345\",\"THEIRS\":\"abc\"},"
+				"\"binaryData\":{\"BIN\":\"AAECAw==\",\"B2\":\"AAE\"}}");
+	struct kv owned[] = { KV("OURS", "12345") };
+
+	(void)state;
+	assert_non_null(cm);
+	assert_int_equal(kv_array_bytes(owned, 1), 9);
+	/* THEIRS + abc = 9, BIN + 4 bytes = 7, B2 + 2 bytes = 4 */
+	assert_int_equal(configmap_other_bytes(cm, owned, 1), 20);
+	assert_int_equal(configmap_other_bytes(cm, NULL, 0), 29);
+	assert_int_equal(configmap_other_bytes(NULL, NULL, 0), 0);
+	cJSON_Delete(cm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,8 +231,11 @@ int main(void)
 		cmocka_unit_test(test_owned_malformed),
 		cmocka_unit_test(test_needs_write),
 		cmocka_unit_test(test_apply_body),
+		cmocka_unit_test(test_apply_body_at),
 		cmocka_unit_test(test_apply_body_too_big),
 		cmocka_unit_test(test_diff_summary),
+		cmocka_unit_test(test_diff_summary_bounded),
+		cmocka_unit_test(test_other_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

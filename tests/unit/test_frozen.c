@@ -253,6 +253,7 @@ static void test_nomem(void **state)
 		frozen_unref(keep);
 	}
 	assert_true(fails > 10);
+	failmalloc_report("frozen new", fails);
 	cJSON_Delete(src);
 }
 

@@ -22,9 +22,11 @@
 
 struct step {
 	const char *want_in_url;   /* substring the URL must contain, or NULL */
-	long status;
+	long status;               /* 0: no answer at all (connection refused) */
 	const char *body;
 	size_t chunk;
+	fc_err err;                /* returned after the body (the stream broke), or
+				    * with status 0 (FC_ERR_IO when unset) */
 };
 
 struct server {
@@ -72,7 +74,13 @@ static fc_err serve(void *ud, const struct http_request *req, struct http_respon
 			usleep(2000);
 		return FC_ERR_CANCELLED;
 	}
-	return fake_transport_respond(req, resp, st->status, st->body, st->chunk);
+	if (!st->status)
+		return st->err ? st->err : FC_ERR_IO;
+	{
+		fc_err rc = fake_transport_respond(req, resp, st->status, st->body, st->chunk);
+
+		return rc ? rc : st->err;
+	}
 }
 
 /* Waits until the informer blocks in its final watch. */
@@ -225,30 +233,30 @@ static const struct step main_script[] = {
 	  "\"continue\":\"c1\"},\"items\":["
 	  CM("a", "1", ",\"managedFields\":[{\"manager\":\"kubectl\"}],\"annotations\":{"
 		       "\"kubectl.kubernetes.io/last-applied-configuration\":\"{huge}\",\"keep\":\"me\"}")
-	  "," CM("b", "2", "") "]}", 0 },
+	  "," CM("b", "2", "") "]}", 0, FC_OK },
 	{ "&continue=c1", 200,
 	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"10\"},"
-	  "\"items\":[" CM("c", "3", "") "]}", 0 },
+	  "\"items\":[" CM("c", "3", "") "]}", 0, FC_OK },
 	/* 2: watch from 10 */
 	{ "watch=1&allowWatchBookmarks=true&timeoutSeconds=", 200,
 	  WEV("ADDED", "d", "11") WEV("MODIFIED", "a", "12") WEV("DELETED", "b", "13")
 	  "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\","
-	  "\"metadata\":{\"resourceVersion\":\"20\"}}}\n", 5 },
+	  "\"metadata\":{\"resourceVersion\":\"20\"}}}\n", 5, FC_OK },
 	/* 3: re-watch from the bookmark: too old */
 	{ "&resourceVersion=20", 200,
-	  "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old\"}}\n", 0 },
+	  "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"message\":\"too old\"}}\n", 0, FC_OK },
 	/* 4: relist: d deleted, c changed, e added while away */
 	{ "/api/v1/namespaces/ns/configmaps?limit=2", 200,
 	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"40\"},"
-	  "\"items\":[" CM("a", "12", "") "," CM("c", "30", "") "," CM("e", "31", "") "]}", 0 },
+	  "\"items\":[" CM("a", "12", "") "," CM("c", "30", "") "," CM("e", "31", "") "]}", 0, FC_OK },
 	/* 5: a server error: back off, re-watch from the same version */
-	{ "&resourceVersion=40", 500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd down\"}", 0 },
+	{ "&resourceVersion=40", 500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd down\"}", 0, FC_OK },
 	/* 6: HTTP 410: relist */
-	{ "&resourceVersion=40", 410, "{\"kind\":\"Status\",\"code\":410,\"message\":\"gone\"}", 0 },
+	{ "&resourceVersion=40", 410, "{\"kind\":\"Status\",\"code\":410,\"message\":\"gone\"}", 0, FC_OK },
 	/* 7: relist, nothing changed */
 	{ "?limit=2", 200,
 	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"50\"},"
-	  "\"items\":[" CM("a", "12", "") "," CM("c", "30", "") "," CM("e", "31", "") "]}", 0 },
+	  "\"items\":[" CM("a", "12", "") "," CM("c", "30", "") "," CM("e", "31", "") "]}", 0, FC_OK },
 	/* 8: the watch then blocks until stopped (not scripted) */
 };
 
@@ -395,12 +403,12 @@ static void test_strip_on_first_list(void **state)
 }
 
 static const struct step failing_lists[] = {
-	{ "?limit=500", 500, "", 0 },
-	{ "?limit=500", 503, "", 0 },
-	{ "?limit=500", 403, "{\"kind\":\"Status\",\"message\":\"forbidden\"}", 0 },
+	{ "?limit=500", 500, "", 0, FC_OK },
+	{ "?limit=500", 503, "", 0, FC_OK },
+	{ "?limit=500", 403, "{\"kind\":\"Status\",\"message\":\"forbidden\"}", 0, FC_OK },
 	{ "?limit=500", 200, "{\"kind\":\"FoundryModelList\",\"apiVersion\":\"foundry.aucert.io/v1alpha1\","
 			     "\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[{\"metadata\":{\"name\":\"cluster-wide\","
-			     "\"resourceVersion\":\"4\"}}]}", 0 },
+			     "\"resourceVersion\":\"4\"}}]}", 0, FC_OK },
 };
 
 static void test_backoff_then_sync(void **state)
@@ -450,8 +458,8 @@ static void *stop_later(void *arg)
 }
 
 static const struct step always_failing[] = {
-	{ NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 },
-	{ NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 }, { NULL, 500, "", 0 },
+	{ NULL, 500, "", 0, FC_OK }, { NULL, 500, "", 0, FC_OK }, { NULL, 500, "", 0, FC_OK }, { NULL, 500, "", 0, FC_OK },
+	{ NULL, 500, "", 0, FC_OK }, { NULL, 500, "", 0, FC_OK }, { NULL, 500, "", 0, FC_OK }, { NULL, 500, "", 0, FC_OK },
 };
 
 static void test_stop_before_sync(void **state)
@@ -490,9 +498,9 @@ static void test_stop_before_sync(void **state)
 static const struct step selector_script[] = {
 	{ "https://k8s.test/api/v1/namespaces/team/configmaps?labelSelector=app%3Dx%2Cenv%20in%20%28a%29"
 	  "&fieldSelector=metadata.name%3Dllm-config&limit=500", 200,
-	  "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}", 0 },
+	  "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}", 0, FC_OK },
 	{ "configmaps?labelSelector=app%3Dx%2Cenv%20in%20%28a%29&fieldSelector=metadata.name%3Dllm-config"
-	  "&watch=1", 200, "", 0 },
+	  "&watch=1", 200, "", 0, FC_OK },
 };
 
 static void test_selectors_and_quick_watch_end(void **state)
@@ -571,8 +579,8 @@ static void test_strip(void **state)
 static const struct step packed_script[] = {
 	{ "?limit=500", 200,
 	  "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"10\"},"
-	  "\"items\":[" RICH "," CM("b", "2", "") "]}", 0 },
-	{ "watch=1", 200, WEV("MODIFIED", "a", "11"), 0 },
+	  "\"items\":[" RICH "," CM("b", "2", "") "]}", 0, FC_OK },
+	{ "watch=1", 200, WEV("MODIFIED", "a", "11"), 0, FC_OK },
 };
 
 struct held {
@@ -661,6 +669,147 @@ static void test_packed_and_referenced(void **state)
 	cJSON_Delete(want);
 }
 
+
+/* ---- backoff ----------------------------------------------------------- */
+
+#define LIST_OK(rv) \
+	{ "?limit=500", 200, "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\"," \
+	  "\"metadata\":{\"resourceVersion\":\"" rv "\"},\"items\":[]}", 0, FC_OK }
+#define WATCH_403 \
+	{ "watch=1", 403, "{\"kind\":\"Status\",\"code\":403,\"reason\":\"Forbidden\"," \
+	  "\"message\":\"cannot watch\"}", 0, FC_OK }
+#define WATCH_410 \
+	{ "watch=1", 200, "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410," \
+	  "\"message\":\"too old\"}}\n", 0, FC_OK }
+#define REFUSED(what) { what, 0, NULL, 0, FC_ERR_IO }
+#define WATCH_EVENT_THEN_RESET(rv) { "watch=1", 200, WEV("MODIFIED", "a", rv), 0, FC_ERR_IO }
+
+/* Runs script (then an endless watch: the script must end where the
+ * informer watches next) with the given backoff and returns the
+ * milliseconds until the informer blocked at its end. */
+static long time_script(struct fx *f, const struct step *script, int n, long min_ms, long max_ms,
+			long unreachable_ms)
+{
+	struct informer_opts o = { .version = "v1", .plural = "configmaps", .backoff_min_ms = min_ms,
+				   .backoff_max_ms = max_ms, .unreachable_max_ms = unreachable_ms };
+	struct informer *inf = NULL;
+	long t0, dt;
+
+	f->srv.steps = script;
+	f->srv.nsteps = n;
+	assert_int_equal(informer_new(f->kc, &o, NULL, &inf), FC_OK);
+	t0 = ms_now();
+	assert_int_equal(informer_start(inf), FC_OK);
+	wait_blocked(&f->srv);
+	dt = ms_now() - t0;
+	if (f->srv.bad[0])
+		fail_msg("%s", f->srv.bad);
+	informer_free(inf);
+	return dt;
+}
+
+/* A watch refused with 403 while list is allowed (a wrong Role): each
+ * successful relist used to reset the backoff, so it relisted every
+ * 0.1-0.2 s forever. The backoff now keeps growing: 20-40, 40-80, 80-160,
+ * 160-320, 320-640 ms before the 2nd..6th list. */
+static void test_forbidden_watch_backs_off(void **state)
+{
+	static const struct step script[] = {
+		LIST_OK("1"), WATCH_403, LIST_OK("1"), WATCH_403, LIST_OK("1"), WATCH_403,
+		LIST_OK("1"), WATCH_403, LIST_OK("1"), WATCH_403, LIST_OK("1"),
+	};
+	long dt = time_script(*state, script, (int)(sizeof(script) / sizeof(script[0])), 40, 10000, 0);
+
+	assert_true(dt >= 620);
+	assert_non_null(strstr(((struct fx *)*state)->srv.urls[10], "?limit=500"));
+}
+
+/* The same for a 410 on the very version the list returned. */
+static void test_gone_right_after_list_backs_off(void **state)
+{
+	static const struct step script[] = {
+		LIST_OK("7"), WATCH_410, LIST_OK("7"), WATCH_410, LIST_OK("7"), WATCH_410,
+		LIST_OK("7"), WATCH_410, LIST_OK("7"),
+	};
+	long dt = time_script(*state, script, (int)(sizeof(script) / sizeof(script[0])), 40, 10000, 0);
+
+	/* 20-40, 40-80, 80-160, 160-320 ms (it used to relist at once, forever) */
+	assert_true(dt >= 300);
+}
+
+/* A watch that served events and then broke (a proxy or load balancer
+ * cutting streams) is working: each re-watch waits the minimum, not a
+ * growing backoff (50-100 ms each, not 50-100, 100-200, ... 1600-3200). */
+static void test_watch_that_worked_resets_backoff(void **state)
+{
+	static const struct step script[] = {
+		LIST_OK("1"), WATCH_EVENT_THEN_RESET("2"), WATCH_EVENT_THEN_RESET("3"),
+		WATCH_EVENT_THEN_RESET("4"), WATCH_EVENT_THEN_RESET("5"), WATCH_EVENT_THEN_RESET("6"),
+		WATCH_EVENT_THEN_RESET("7"),
+	};
+	struct fx *f = *state;
+	long dt = time_script(f, script, (int)(sizeof(script) / sizeof(script[0])), 100, 10000, 0);
+
+	/* six sleeps of at most 100 ms (would be at least 50+100+...+1600 = 3150) */
+	assert_true(dt < 2500);
+	/* transient: each re-watch resumed from the last event, no relist */
+	assert_non_null(strstr(f->srv.urls[7], "resourceVersion=7"));
+	assert_non_null(strstr(f->srv.urls[7], "watch=1"));
+}
+
+/* The API server is down (connection refused) for a while: the delay is
+ * capped at unreachable_max_ms (here 200 ms) however long it lasts, so the
+ * informer is back within that long of the server returning; with the
+ * ordinary cap it would wait 50-100, 100-200, ... 1600-3200 ms. */
+static void test_unreachable_server_capped(void **state)
+{
+	static const struct step script[] = {
+		LIST_OK("1"), REFUSED("watch=1"), REFUSED("watch=1"), REFUSED("watch=1"),
+		REFUSED("watch=1"), REFUSED("watch=1"), REFUSED("watch=1"),
+	};
+	struct fx *f = *state;
+	long dt = time_script(f, script, (int)(sizeof(script) / sizeof(script[0])), 100, 30000, 200);
+
+	/* 50-100 + 5 x 100-200 ms: at most 1100 (uncapped: at least 3150) */
+	assert_true(dt >= 550);
+	assert_true(dt < 2500);
+	/* a refused watch is transient: re-watched from where it was */
+	assert_non_null(strstr(f->srv.urls[7], "watch=1&allowWatchBookmarks=true"));
+	assert_non_null(strstr(f->srv.urls[7], "resourceVersion=1"));
+}
+
+/* Watches accepted (200) and cut before their first event, again and
+ * again (a flaky proxy): capped the same way, not backed off to 30 s. */
+static void test_streams_cut_before_first_event_capped(void **state)
+{
+	static const struct step script[] = {
+		LIST_OK("1"), { "watch=1", 200, "{\"type\":\"MODIFIED\",\"obj", 0, FC_ERR_IO },
+		{ "watch=1", 200, "{\"ty", 0, FC_ERR_IO }, { "watch=1", 200, "", 0, FC_ERR_IO },
+		{ "watch=1", 200, "{", 0, FC_ERR_IO }, { "watch=1", 200, "{\"type\":", 0, FC_ERR_IO },
+		{ "watch=1", 200, "{\"type\":\"ADDED\"", 0, FC_ERR_IO },
+	};
+	struct fx *f = *state;
+	long dt = time_script(f, script, (int)(sizeof(script) / sizeof(script[0])), 100, 30000, 200);
+
+	assert_true(dt >= 550);
+	assert_true(dt < 2500);
+	assert_non_null(strstr(f->srv.urls[7], "resourceVersion=1"));
+}
+
+/* A list that cannot connect is capped the same way. */
+static void test_unreachable_list_capped(void **state)
+{
+	static const struct step script[] = {
+		REFUSED("?limit=500"), REFUSED("?limit=500"), REFUSED("?limit=500"),
+		REFUSED("?limit=500"), REFUSED("?limit=500"), REFUSED("?limit=500"), LIST_OK("3"),
+	};
+	long dt = time_script(*state, script, (int)(sizeof(script) / sizeof(script[0])), 100, 30000, 200);
+
+	/* 50-100 + 5 x 100-200 ms (uncapped: at least 50+100+...+1600 = 3150) */
+	assert_true(dt >= 550);
+	assert_true(dt < 2500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -672,6 +821,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 		cmocka_unit_test(test_strip),
 		cmocka_unit_test_setup_teardown(test_packed_and_referenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forbidden_watch_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gone_right_after_list_backs_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_that_worked_resets_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable_server_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable_list_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streams_cut_before_first_event_capped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -710,6 +710,7 @@ static void test_nomem(void **state)
 		fails++;
 	}
 	assert_true(fails > 20);
+	failmalloc_report("manifest parse (YAML, anchors, List)", fails);
 }
 
 int main(void)

@@ -262,6 +262,13 @@ static int world_apply(struct world *w, const char *ns, const char *name, const 
 	assert_string_equal(json_str_or(b, "kind", ""), "ConfigMap");
 	assert_string_equal(json_str_or(b, "metadata.name", ""), name);
 	assert_string_equal(json_str_or(b, "metadata.namespace", ""), ns);
+	/* a resourceVersion in the body is a precondition, as on the API server */
+	if (w->cm && json_str_or(b, "metadata.resourceVersion", NULL) &&
+	    strcmp(json_str_or(b, "metadata.resourceVersion", ""),
+		   json_str_or(w->cm, "metadata.resourceVersion", ""))) {
+		cJSON_Delete(b);
+		return FC_ERR_CONFLICT;
+	}
 	if (!w->cm) {
 		w->cm = J("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'managedFields':[]},'data':{}}");
 		obj_set(obj_member(w->cm, "metadata"), "name", cJSON_CreateString(name));
@@ -379,6 +386,7 @@ struct fake {
 	unsigned stopping_calls;
 	const char *verdicts[MAXOBJ]; /* "model-name R+ D+ X-"; default "R+ D+ X-" */
 	unsigned check_account_calls, check_model_calls;
+	const char *apply_why;        /* the API server's message for a failed apply */
 };
 
 static void fake_fail(struct fake *f, enum call_kind kind, const char *name, unsigned nth, fc_err rc)
@@ -425,7 +433,8 @@ static fc_err record(struct fake *f, enum call_kind kind, const char *plural, co
 	return rc;
 }
 
-static fc_err op_apply(void *ud, const char *ns, const char *name, const char *body)
+static fc_err op_apply(void *ud, const char *ns, const char *name, const char *body,
+		       char *why, size_t whylen)
 {
 	struct fake *f = ud;
 	struct call *c;
@@ -433,6 +442,8 @@ static fc_err op_apply(void *ud, const char *ns, const char *name, const char *b
 
 	if (!rc && f->w)
 		rc = c->rc = world_apply(f->w, ns, name, body);
+	if (rc && f->apply_why)
+		snprintf(why, whylen, "%s", f->apply_why);
 	return rc;
 }
 
@@ -974,6 +985,73 @@ static void test_enforce_failing_generation(void **state)
 	world_release(&w);
 }
 
+/* ---- the snapshot's ConfigMap is older than the API server's ------------ */
+
+static void set_model(struct world *w, const char *name, int generation, const char *model)
+{
+	cJSON *m = world_find(w, "foundrymodels", name, NULL);
+	cJSON *spec = obj_member(m, "spec");
+
+	obj_set(obj_member(m, "metadata"), "generation", cJSON_CreateNumber(generation));
+	obj_set(obj_member(spec, "model"), "name", cJSON_CreateString(model));
+	obj_set(spec, "deployment", cJSON_CreateString(model));
+	bump_rv(w, m);
+}
+
+/* The informer had not seen our last write when the reconcile read the
+ * ConfigMap: a kept (last known good) value taken from that copy would put
+ * an older value back. The apply carries the copy's resourceVersion, so it
+ * is refused (CONFLICT, retried) and nothing is written; from an up-to-date
+ * copy the value published last is kept. */
+static void test_stale_configmap_snapshot(void **state)
+{
+	struct world w;
+	struct fake f;
+	struct event_dedup ev;
+	struct reconcile_ops ops;
+	struct reconcile_stats st;
+	struct snap sn;
+	cJSON *stale;
+	fc_err rc;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	dedup_init(&ev);
+	publish_example(&w, &cfg_on, &ev);            /* GENERATION=gpt-5.4 */
+	assert_non_null(stale = cJSON_Duplicate(w.cm, 1));
+	set_model(&w, "generation", 2, "gpt-5.5");
+	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+
+	/* generation 3 fails validation (keeps its value), analysis moves */
+	set_model(&w, "generation", 3, "gpt-5.6");
+	set_model(&w, "analysis", 2, "Kimi-K2.7");
+	f.verdicts[0] = "generation R-ModelNotInRegion D-DeploymentNotFound X-";
+	f.w = &w;
+	f.ncalls = 0;
+	ops = fake_ops(&f);
+	snap_take(&w, &sn);
+	cJSON_Delete(sn.cm);
+	sn.cm = stale;                                /* the copy from before gpt-5.5 */
+	sn.s.cm = stale;
+	memset(&st, 0, sizeof(st));
+	rc = reconcile_configmap(&cfg_on, &ops, &ev, &sn.s, &st);
+	snap_release(&sn);
+	free(st.changes);
+	assert_int_equal(rc, FC_ERR_CONFLICT);
+	assert_int_equal(count_kind(&f, C_APPLY), 1);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+
+	/* retried once the cache has caught up */
+	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.5");
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.7");
+	event_dedup_release(&ev);
+	world_release(&w);
+}
+
 /* ---- 4: the apply fails ------------------------------------------------ */
 
 static void test_apply_fails(void **state)
@@ -1366,6 +1444,12 @@ static void nomem_scenario(void (*setup)(struct world *), const char *what)
 	if (getenv("FC_TEST_VERBOSE"))
 		print_message("%s: %lu allocations, %lu failing runs\n", what, n, fails);
 	assert_true(fails > 20);
+	{
+		char title[96];
+
+		snprintf(title, sizeof(title), "reconcile (%s)", what);
+		failmalloc_report(title, fails);
+	}
 	snap_release(&sn);
 	world_release(&w);
 }
@@ -1375,6 +1459,23 @@ static void setup_example(struct world *w)
 	world_init(w, 1);
 }
 
+static void world_big_foreign(struct world *w, size_t len);
+static size_t world_cm_bytes(const struct world *w);
+static void set_deployment(struct world *w, const char *model, const char *deployment);
+
+/* published, then a change that passes the size limit (test_size_limit) */
+static void setup_too_large(struct world *w)
+{
+	struct event_dedup ev;
+
+	dedup_init(&ev);
+	publish_example(w, &cfg_off, &ev);
+	event_dedup_release(&ev);
+	world_big_foreign(w, CONFIGMAP_MAX_BYTES - world_cm_bytes(w) - strlen("BIG") - 20);
+	w->mod[w->nmod++] = J(MODEL_X);
+	set_deployment(w, "analysis", "Kimi-K2.6-longer");
+}
+
 static void test_nomem(void **state)
 {
 	(void)state;
@@ -1382,6 +1483,292 @@ static void test_nomem(void **state)
 		skip();
 	nomem_scenario(setup_example, "first reconcile");
 	nomem_scenario(world_foreign, "foreign key");
+	nomem_scenario(setup_too_large, "ConfigMap too large");
+}
+
+/* ---- the API server's size limit --------------------------------------- */
+
+static int starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Gives the world's ConfigMap a key BIG of len bytes owned by field
+ * manager "hand" (replacing an earlier one). */
+static void world_big_foreign(struct world *w, size_t len)
+{
+	cJSON *meta = obj_member(w->cm, "metadata"), *mf, *e, *fd;
+	char *big = malloc(len + 1);
+
+	assert_non_null(big);
+	memset(big, 'b', len);
+	big[len] = '\0';
+	obj_set(obj_member(w->cm, "data"), "BIG", cJSON_CreateString(big));
+	free(big);
+	mf = obj_member(meta, "managedFields");
+	if (!cJSON_IsArray(mf)) {
+		mf = cJSON_CreateArray();
+		obj_set(meta, "managedFields", mf);
+	}
+	cJSON_ArrayForEach(e, mf)
+		if (!strcmp(json_str_or(e, "manager", ""), "hand"))
+			break;
+	if (!e) {
+		e = J("{'manager':'hand','operation':'Update','apiVersion':'v1','fieldsV1':{'f:data':{}}}");
+		assert_true(cJSON_AddItemToArray(mf, e));
+	}
+	fd = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "fieldsV1"), "f:data");
+	if (!cJSON_GetObjectItemCaseSensitive(fd, "f:BIG"))
+		assert_true(cJSON_AddItemToObject(fd, "f:BIG", cJSON_CreateObject()));
+	bump_rv(w, w->cm);
+}
+
+/* Keys and values of the world's ConfigMap data. */
+static size_t world_cm_bytes(const struct world *w)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(e, json_path(w->cm, "data"))
+		n += strlen(e->string) + strlen(e->valuestring);
+	return n;
+}
+
+static void set_deployment(struct world *w, const char *model, const char *deployment)
+{
+	cJSON *m = world_find(w, "foundrymodels", model, NULL);
+
+	assert_non_null(m);
+	obj_set(obj_member(m, "spec"), "deployment", cJSON_CreateString(deployment));
+	obj_set(obj_member(m, "metadata"), "generation",
+		cJSON_CreateNumber(json_path(m, "metadata.generation")->valuedouble + 1));
+	bump_rv(w, m);
+}
+
+/* A change that would take the ConfigMap past 1 MiB is not sent: the
+ * newest model whose change adds bytes waits (Ready=False
+ * ConfigMapTooLarge, last known good kept, a Warning event), the older
+ * ones publish; nothing loops; room made later publishes it. */
+static void test_size_limit(void **state)
+{
+	struct world w;
+	struct fake f;
+	struct event_dedup ev;
+	size_t before, slack = 20;
+	long i;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	dedup_init(&ev);
+	publish_example(&w, &cfg_off, &ev);
+	/* fill the ConfigMap to 20 bytes under the limit with a foreign key */
+	world_big_foreign(&w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&w) - strlen("BIG") - slack);
+	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - slack);
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	expect_no_calls(&f, "a full ConfigMap that does not change");
+
+	/* analysis (older) grows by 7 bytes, xmodel (newest) adds 27: both do
+	 * not fit, analysis alone does */
+	w.mod[w.nmod++] = J(MODEL_X);
+	set_deployment(&w, "analysis", "Kimi-K2.6-longer");
+	before = world_cm_bytes(&w);
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	if (getenv("FC_TEST_VERBOSE"))
+		dump_calls(&f);
+	i = find_call(&f, C_APPLY, NULL, NULL);
+	assert_true(i >= 0);
+	assert_non_null(strstr(f.calls[i].body, "Kimi-K2.6-longer"));
+	assert_null(strstr(f.calls[i].body, "FOUNDRY_DEPLOYMENT_X"));
+	assert_int_equal(world_cm_bytes(&w), before + 7);
+	assert_true(world_cm_bytes(&w) <= CONFIGMAP_MAX_BYTES);
+	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"));
+	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	expect_cond(f.calls[i].body, "Published", "False ConfigMapTooLarge");
+	assert_non_null(strstr(f.calls[i].body, "over the limit of 1048576 bytes"));
+	assert_non_null(strstr(f.calls[i].body, "ConfigMap aucert/llm-config would hold 1048590 bytes"));
+	i = find_call(&f, C_STATUS, "foundrymodels", "analysis");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "True Published");
+	i = find_call(&f, C_EVENT, NULL, "xmodel");
+	assert_true(i >= 0);
+	assert_true(starts(f.calls[i].body, "Warning ConfigMapTooLarge: ConfigMap aucert/llm-config would hold"));
+	/* stable: the next reconciles write nothing */
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+		expect_no_calls(&f, "resync of a held model");
+	}
+
+	/* the other manager shrinks its key: xmodel publishes */
+	world_big_foreign(&w, strlen(cm_value(&w, "BIG")) - 100);
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"), "gpt-5.4");
+	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "True Published");
+	assert_true(world_cm_bytes(&w) <= CONFIGMAP_MAX_BYTES);
+
+	/* a model already published that grows past the limit keeps its
+	 * last published value */
+	world_big_foreign(&w, strlen(cm_value(&w, "BIG")) + (CONFIGMAP_MAX_BYTES - 10 - world_cm_bytes(&w)));
+	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - 10);
+	set_deployment(&w, "generation", "gpt-5.4-much-longer-name");
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	assert_int_equal(count_kind(&f, C_APPLY), 0);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
+	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	assert_non_null(strstr(f.calls[i].body, "keeps the last published values for GENERATION, REPORTING"));
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	expect_no_calls(&f, "resync of a held published model");
+	event_dedup_release(&ev);
+	world_release(&w);
+}
+
+/* Holding back goes newest first, then lets in again, oldest first, what
+ * still fits: a small new model goes in while a big older change waits. */
+static void test_size_limit_packing(void **state)
+{
+	struct world w;
+	struct fake f;
+	struct event_dedup ev;
+	long i;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	dedup_init(&ev);
+	publish_example(&w, &cfg_off, &ev);
+	world_big_foreign(&w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&w) - strlen("BIG") - 40);
+	/* xmodel (newest) adds 27 bytes, analysis (older) 50: only xmodel fits */
+	w.mod[w.nmod++] = J(MODEL_X);
+	set_deployment(&w, "analysis", "Kimi-K2.6-0123456789012345678901234567890123456789");
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"), "gpt-5.4");
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - 40 + 27);
+	i = find_call(&f, C_STATUS, "foundrymodels", "analysis");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	assert_non_null(strstr(f.calls[i].body, "keeps the last published values for ANALYSIS"));
+	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "True Published");
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	expect_no_calls(&f, "resync after packing");
+	event_dedup_release(&ev);
+	world_release(&w);
+}
+
+/* The primary account's endpoint grows past the limit: no model change to
+ * hold back makes it fit, so nothing is written and the reconcile fails
+ * (backoff) with TOOBIG; the ConfigMap keeps its data. */
+static void test_size_limit_nothing_fits(void **state)
+{
+	struct world w;
+	struct fake f;
+	struct event_dedup ev;
+	cJSON *a;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	dedup_init(&ev);
+	publish_example(&w, &cfg_off, &ev);
+	world_big_foreign(&w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&w) - strlen("BIG") - 5);
+	a = world_find(&w, "foundryaccounts", "aucert-ai", NULL);
+	obj_set(obj_member(a, "spec"), "endpoint",
+		cJSON_CreateString("https://aucert-ai-with-a-longer-name.openai.azure.com/"));
+	bump_rv(&w, a);
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_TOOBIG);
+	assert_int_equal(count_kind(&f, C_APPLY), 0);
+	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
+	assert_string_equal(cm_value(&w, "FOUNDRY_ENDPOINT"), W);
+	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - 5);
+	/* again: still nothing written, no status written twice */
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_TOOBIG);
+	assert_int_equal(count_kind(&f, C_APPLY), 0);
+	assert_int_equal(count_kind(&f, C_STATUS), 0);
+	event_dedup_release(&ev);
+	world_release(&w);
+}
+
+/* An apply the API server refuses (422) holds back the changed models
+ * with the server's reason in status, returns the error (backoff), keeps
+ * the finalizer of a deleting model, and sends no status twice. */
+static void test_apply_refused(void **state)
+{
+	struct world w;
+	struct fake f;
+	struct event_dedup ev;
+	cJSON *m;
+	long i;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	dedup_init(&ev);
+	publish_example(&w, &cfg_off, &ev);
+	set_deployment(&w, "generation", "gpt-5.4-mini");
+	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_INVAL);
+	f.apply_why = "ConfigMap \"llm-config\" is invalid: []: Too long: must have at most 1048576 bytes";
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_INVAL);
+	if (getenv("FC_TEST_VERBOSE"))
+		dump_calls(&f);
+	assert_int_equal(count_kind(&f, C_APPLY), 1);
+	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	assert_non_null(strstr(f.calls[i].body, "Too long: must have at most 1048576 bytes"));
+	assert_true(find_call(&f, C_STATUS, "foundrymodels", "analysis") < 0);
+	i = find_call(&f, C_EVENT, NULL, "generation");
+	assert_true(i >= 0);
+	assert_true(starts(f.calls[i].body, "Warning ConfigMapTooLarge: the API server refused"));
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
+	/* the retry: the apply again, nothing else */
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_INVAL);
+	assert_int_equal(f.ncalls, 1);
+	assert_int_equal(f.calls[0].kind, C_APPLY);
+
+	/* another refusal (an immutable ConfigMap), and a model being deleted */
+	f.apply_why = "ConfigMap \"llm-config\" is invalid: data: Forbidden: field is immutable when `immutable` is set";
+	m = world_find(&w, "foundrymodels", "analysis", NULL);
+	obj_set(obj_member(m, "metadata"), "finalizers", J("['" SPEC_FINALIZER "']"));
+	obj_set(obj_member(m, "metadata"), "deletionTimestamp", cJSON_CreateString("2026-11-24T06:00:00Z"));
+	bump_rv(&w, m);
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_INVAL);
+	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
+	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "False ConfigMapRejected");
+	assert_non_null(strstr(f.calls[i].body, "field is immutable"));
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+
+	/* the server takes it: everything goes through, the finalizer drops */
+	f.nrules = 0;
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4-mini");
+	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"));
+	assert_int_equal(count_kind(&f, C_FINALIZERS), 1);
+	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "True Published");
+
+	/* a 413 is too large whatever the message */
+	set_deployment(&w, "generation", "gpt-5.4-nano");
+	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_TOOBIG);
+	f.apply_why = "";
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_TOOBIG);
+	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	assert_true(i >= 0);
+	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	/* a transient failure is not reported in status */
+	f.nrules = 0;
+	set_deployment(&w, "generation", "gpt-5.4-pico");
+	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
+	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_UNAVAILABLE);
+	assert_int_equal(count_kind(&f, C_STATUS), 0);
+	event_dedup_release(&ev);
+	world_release(&w);
 }
 
 int main(void)
@@ -1390,12 +1777,17 @@ int main(void)
 		cmocka_unit_test(test_first_reconcile),
 		cmocka_unit_test(test_noop_handmade_current),
 		cmocka_unit_test(test_enforce_failing_generation),
+		cmocka_unit_test(test_stale_configmap_snapshot),
 		cmocka_unit_test(test_apply_fails),
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_stopping),
 		cmocka_unit_test(test_foreign_key),
 		cmocka_unit_test(test_status_fails),
 		cmocka_unit_test(test_finalizer_add_fails),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_size_limit_packing),
+		cmocka_unit_test(test_size_limit_nothing_fits),
+		cmocka_unit_test(test_apply_refused),
 		cmocka_unit_test(test_nomem),
 	};
 

@@ -1027,6 +1027,12 @@ static void test_nomem(void **state)
 			fails++;
 		}
 		assert_true(fails > 10);
+		{
+			char what[64];
+
+			snprintf(what, sizeof(what), "render case %zu", which[w]);
+			failmalloc_report(what, fails);
+		}
 		fixture_release(&f);
 	}
 }

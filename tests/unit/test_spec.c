@@ -622,6 +622,7 @@ static void test_nomem(void **state)
 		fails++;
 	}
 	assert_true(fails > 20);
+	failmalloc_report("spec account_parse/model_parse", fails);
 	cJSON_Delete(acc);
 	cJSON_Delete(mod);
 }

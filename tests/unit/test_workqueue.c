@@ -461,6 +461,7 @@ static void test_nomem(void **state)
 		workqueue_free(q);
 	}
 	assert_true(fails > 5);
+	failmalloc_report("workqueue new/add/add_after/get", fails);
 }
 
 int main(void)

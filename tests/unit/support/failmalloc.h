@@ -34,4 +34,15 @@ unsigned long failmalloc_count(void);
  * allocator replaces these functions); tests skip() otherwise. */
 int failmalloc_works(void);
 
+/* Distinct call sites (return addresses of malloc, calloc, realloc,
+ * strdup, strndup) of the allocations failed since the last
+ * failmalloc_sites_reset(). */
+void failmalloc_sites_reset(void);
+unsigned long failmalloc_sites(void);
+
+/* Prints the figure of one fault loop on stdout:
+ *   allocfail: WHAT: N allocations failed in turn (S call sites), each a clean error
+ * (S from failmalloc_sites(), then reset); `make unit` shows these lines. */
+void failmalloc_report(const char *what, unsigned long allocations);
+
 #endif /* FC_TEST_FAILMALLOC_H */
