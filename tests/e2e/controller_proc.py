@@ -27,6 +27,71 @@ BIN = os.environ.get("FC_BIN") or os.path.join(REPO, "bin", "foundry-controller"
 DEFAULT_TIMEOUT = 20
 _bin_copy = None
 
+# FC_TIMEOUT_SCALE multiplies the bounded waits of wait_for() and Controller.stop()
+# (valgrind runs the controller ~20x slower; defaults to 4 under FC_VALGRIND=1).
+VALGRIND = os.environ.get("FC_VALGRIND", "") not in ("", "0")
+SANITIZED = os.environ.get("FC_SANITIZED", "") not in ("", "0")
+TIMEOUT_SCALE = float(os.environ.get("FC_TIMEOUT_SCALE") or (4 if VALGRIND else 1))
+VALGRIND_ERROR_EXIT = 97      # valgrind's exit code when it found errors or definite leaks
+_vg_count = [0]
+
+
+def scaled(seconds):
+    """A timeout in seconds, multiplied by FC_TIMEOUT_SCALE."""
+    return seconds * TIMEOUT_SCALE
+
+
+def valgrind_dir():
+    """Where the valgrind logs of this session go (FC_VALGRIND_DIR or a temp dir)."""
+    d = os.environ.get("FC_VALGRIND_DIR")
+    if not d:
+        import tempfile
+        d = tempfile.mkdtemp(prefix="fc-valgrind.")
+        os.environ["FC_VALGRIND_DIR"] = d
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def valgrind_argv(argv):
+    """argv wrapped in valgrind memcheck, and the path of its log file."""
+    _vg_count[0] += 1
+    log = os.path.join(valgrind_dir(), "vg-%d-%d.log" % (os.getpid(), _vg_count[0]))
+    supp = os.path.join(E2E_DIR, "valgrind.supp")
+    vg = ["valgrind", "--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite",
+          "--errors-for-leak-kinds=definite", "--error-exitcode=%d" % VALGRIND_ERROR_EXIT,
+          "--num-callers=30", "--log-file=" + log]
+    if os.path.exists(supp):
+        vg.append("--suppressions=" + supp)
+    return vg + list(argv), log
+
+
+def sanitizer_env(env):
+    """env with ASAN_OPTIONS/UBSAN_OPTIONS defaults (reports to stderr, halt, leaks)."""
+    env = dict(env)
+    env.setdefault("ASAN_OPTIONS", "halt_on_error=1:detect_leaks=1:print_stacktrace=1")
+    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    env.setdefault("LSAN_OPTIONS", "print_suppressions=0")
+    return env
+
+
+def spawn(argv, env, stdout, stderr, stdin=subprocess.DEVNULL, logs=(), secrets=()):
+    """subprocess.Popen for a foundry-controller process: every test starts the
+    controller through here. Registers the log files (logs) and the secrets
+    handed to it (secrets) with conftest for the session-end scan; sets the
+    sanitizer options; under FC_VALGRIND=1 runs it under valgrind memcheck
+    (log registered too). Returns the Popen."""
+    from conftest import register_log, register_secret
+    for p in logs:
+        register_log(str(p))
+    for s in secrets:
+        register_secret(s)
+    argv = [str(a) for a in argv]
+    env = sanitizer_env(env)
+    if VALGRIND:
+        argv, vg_log = valgrind_argv(argv)
+        register_log(vg_log)
+    return subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
+
 
 def controller_binary():
     """A private copy of FC_BIN, made once per test session.
@@ -68,6 +133,7 @@ def wait_for(what, fn, timeout=DEFAULT_TIMEOUT, interval=0.2):
     (fn may return a falsy description of what it saw, e.g. "" or None, or
     raise: the exception text is kept as the last result).
     """
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     last = None
     while True:
@@ -107,8 +173,8 @@ class Controller:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("FOUNDRY_", "AZURE_")) and k != "KUBECONFIG"}
         with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
-            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=err, env=env)
+            self.proc = spawn(self.args, env, out, err,
+                              logs=(self.stderr_path, self.stdout_path))
         return self
 
     def running(self):
@@ -125,7 +191,7 @@ class Controller:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

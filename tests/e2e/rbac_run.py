@@ -128,7 +128,9 @@ class ControllerRun:
 
     # ---- the process
 
-    def start(self, kubeconfig):
+    def start(self, kubeconfig, extra_args=(), extra_env=None):
+        """extra_args go after the Deployment's args; extra_env (e.g. the AZURE_* of an Azure
+        emulator) is added to the environment."""
         dep = self.cluster.get_json("deployment", self.full, "-n", self.rel_ns)
         args = []
         for a in dep["spec"]["template"]["spec"]["containers"][0]["args"]:
@@ -136,10 +138,14 @@ class ControllerRun:
             if a.startswith(("--metrics-bind-address=", "--health-probe-bind-address=")):
                 a = a.split("=")[0] + "=127.0.0.1:0"
             args.append(a)
+        args += [str(a) for a in extra_args]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FOUNDRY_", "AZURE_"))}
         env.update({"KUBECONFIG": str(kubeconfig), "POD_NAMESPACE": self.rel_ns})
+        env.update(extra_env or {})
+        from controller_proc import spawn     # registers the log for the session-end scan
         with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen([BIN, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = spawn([BIN, *args], env, log, subprocess.STDOUT, stdin=None,
+                              logs=(self.log_path,))
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -241,6 +247,8 @@ class ControllerRun:
 def sa_kubeconfig(cluster, rel_ns, sa, path):
     """A kubeconfig whose only credential is a fresh TokenRequest token of the ServiceAccount."""
     token = cluster.kubectl("create", "token", sa, "-n", rel_ns, "--duration=1h").stdout.strip()
+    from conftest import register_secret
+    register_secret(token)
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "c", "cluster": {"server": cluster.server,
@@ -252,19 +260,24 @@ def sa_kubeconfig(cluster, rel_ns, sa, path):
 
 
 @contextlib.contextmanager
-def chart_controller(cluster, helm, rel_ns, apps, tmp_path, edit_roles=None, apply_objects=True):
+def chart_controller(cluster, helm, rel_ns, apps, tmp_path, edit_roles=None, apply_objects=True,
+                     helm_set=(), extra_args=(), extra_env=None):
     """helm install (watchNamespace=apps), edit_roles(run) if given, start the controller with the
     ServiceAccount token, apply the FoundryAccount and FoundryModel; yields the ControllerRun.
+    helm_set: more `--set k=v` values (after azure.validation=off, so they win); extra_args and
+    extra_env: for the process (e.g. an Azure emulator's flags and credential env).
     Afterwards: the controller killed if still running, the model's finalizer dropped, the release
     uninstalled."""
     kc = cluster.kubeconfig
     run = ControllerRun(cluster, rel_ns, apps, "fc-" + short_id(), tmp_path / "controller.log")
     helm("install", run.release, CHART, "-n", rel_ns, "--set", "watchNamespace=" + apps,
-         "--set", "azure.validation=off", "--set", "logFormat=text", kubeconfig=kc)
+         "--set", "azure.validation=off", "--set", "logFormat=text",
+         *[a for kv in helm_set for a in ("--set", kv)], kubeconfig=kc)
     try:
         if edit_roles:
             edit_roles(run)
-        run.start(sa_kubeconfig(cluster, rel_ns, run.full, tmp_path / "kubeconfig"))
+        run.start(sa_kubeconfig(cluster, rel_ns, run.full, tmp_path / "kubeconfig"),
+                  extra_args=extra_args, extra_env=extra_env)
         if apply_objects:
             cluster.kubectl("apply", "-f", "-", input=fa_fm(apps))
         yield run

@@ -75,16 +75,21 @@ class AzureController(Controller):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("FOUNDRY_", "AZURE_")) and k != "KUBECONFIG"}
         env.update(self.extra_env)
+        from controller_proc import spawn     # registers logs and secrets for the session-end scan
         with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
-            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=err, env=env)
+            self.proc = spawn(self.args, env, out, err, logs=(self.stderr_path, self.stdout_path),
+                              secrets=[v for k, v in self.extra_env.items() if "SECRET" in k])
         return self
 
 
 @pytest.fixture
 def azure(tmp_path):
+    from conftest import register_emulator
     with Emulator(tmp_path / "azure") as emu:
-        yield emu
+        try:
+            yield emu
+        finally:
+            register_emulator(emu)      # its client secret, assertions and issued tokens
 
 
 @pytest.fixture
