@@ -481,10 +481,16 @@ static void error_message(const struct azure_auth *a, const struct http_response
 	cJSON_Delete(root);
 }
 
+/* "TLS: SSL certificate problem: ...": the class of the failure first, as
+ * azure_client's "cannot reach ARM" messages, so that a refused certificate
+ * reads as TLS whatever libcurl's wording. */
 static void transport_message(const struct azure_auth *a, fc_err rc,
 			      const struct http_response *resp, char *msg, size_t msgsz)
 {
-	const char *detail = resp->error[0] ? resp->error : fc_strerror(rc);
+	char detail[sizeof(resp->error) + 32];
+
+	snprintf(detail, sizeof(detail), "%s%s%s", fc_strerror(rc), resp->error[0] ? ": " : "",
+		 resp->error);
 
 	if (a->kind != AZURE_CRED_MANAGED_IDENTITY)
 		setmsg(msg, msgsz, "cannot reach Azure AD at %s: %s", a->token_url, detail);

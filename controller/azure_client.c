@@ -146,6 +146,27 @@ static fc_err map_put(struct map *m, const char *key, void *val)
 	return FC_OK;
 }
 
+/* Removes key's entry, if any. */
+static void map_del(struct map *m, const char *key)
+{
+	struct map_node **pp;
+
+	if (!m->nb)
+		return;
+	for (pp = &m->b[hash(key) & (m->nb - 1)]; *pp; pp = &(*pp)->next) {
+		struct map_node *nd = *pp;
+
+		if (strcmp(nd->key, key) == 0) {
+			*pp = nd->next;
+			m->free_val(nd->val);
+			free(nd->key);
+			free(nd);
+			m->n--;
+			return;
+		}
+	}
+}
+
 /* Removes the entries for which drop(val, ud) is true. */
 static void map_filter(struct map *m, int (*drop)(const void *val, const void *ud), const void *ud)
 {
@@ -183,6 +204,19 @@ struct dep_entry {
 	int64_t fetched_ms;
 	int notfound;
 	char *state, *format, *name, *version;
+};
+
+/* A failed account or deployment lookup, held for AZURE_CLIENT_FAILURE_HOLD_MS:
+ * until then the same Unknown check is answered without asking ARM. Without
+ * it, the status write that reports the failure (its message differs every
+ * time: ARM puts a fresh tracking id in it) would set off the next reconcile
+ * and the next request at once, a loop that no backoff slows. A new
+ * generation of the object (its spec changed) asks again at once. */
+struct fail_entry {
+	int64_t generation;
+	int64_t until_ms;
+	const char *reason;          /* a static AZURE_REASON_* */
+	char msg[MSG_MAX];
 };
 
 struct cat_slot {
@@ -254,6 +288,7 @@ struct azure_client {
 	pthread_cond_t cond;         /* a catalog load completed */
 	struct map accounts, deployments, catalogs, throttles;
 	struct map dep_seen; /* model ns/name -> int64 generation last checked */
+	struct map fails;    /* "a|"account key, "d|"model key"|"url -> struct fail_entry */
 	int64_t last_prune_ms;
 };
 
@@ -310,6 +345,7 @@ fc_err azure_client_new(const struct azure_client_options *opt, struct azure_cli
 	map_init(&ac->dep_seen, free);
 	map_init(&ac->catalogs, cat_slot_free);
 	map_init(&ac->throttles, free_int);
+	map_init(&ac->fails, free);
 	ac->t = opt->transport;
 	ac->auth = opt->auth;
 	ac->catalog_ttl_ms = opt->catalog_ttl_ms > 0 ? opt->catalog_ttl_ms : 0;
@@ -355,6 +391,7 @@ void azure_client_free(struct azure_client *ac)
 	map_release(&ac->dep_seen);
 	map_release(&ac->catalogs);
 	map_release(&ac->throttles);
+	map_release(&ac->fails);
 	for (size_t i = 0; i < ac->nsuggest; i++)
 		free(ac->suggest[i]);
 	free(ac->suggest);
@@ -789,7 +826,16 @@ static int dep_stale(const void *val, const void *ud)
 	return e->fetched_ms + lim[1] < lim[0];
 }
 
-/* Drops expired account/deployment entries now and then (locked). */
+static int fail_over(const void *val, const void *ud)
+{
+	const struct fail_entry *e = val;
+	const int64_t *lim = ud;
+
+	return e->until_ms <= lim[0];
+}
+
+/* Drops expired account/deployment entries and failure holds now and then
+ * (locked). */
 static void prune_locked(struct azure_client *ac, int64_t now)
 {
 	int64_t lim[2] = {now, ac->dep_ttl_ms};
@@ -799,6 +845,54 @@ static void prune_locked(struct azure_client *ac, int64_t now)
 	ac->last_prune_ms = now;
 	map_filter(&ac->accounts, acct_stale, lim);
 	map_filter(&ac->deployments, dep_stale, lim);
+	map_filter(&ac->fails, fail_over, lim);
+}
+
+/* The failure held for key and this generation: 1 with f filled, else 0. */
+static int failure_held(struct azure_client *ac, const char *key, int64_t generation,
+			struct az_fail *f)
+{
+	const struct fail_entry *e;
+	int held = 0;
+
+	pthread_mutex_lock(&ac->mu);
+	e = map_get(&ac->fails, key);
+	if (e && e->generation == generation && now_ms(ac) < e->until_ms) {
+		f->reason = e->reason;
+		snprintf(f->msg, sizeof(f->msg), "%s", e->msg);
+		f->retry_after_ms = 0;
+		held = 1;
+	}
+	pthread_mutex_unlock(&ac->mu);
+	return held;
+}
+
+/* Holds a failure for AZURE_CLIENT_FAILURE_HOLD_MS. reason NULL (ARM
+ * answered) or a throttle (the subscription gate holds those for exactly the
+ * Retry-After) drops the hold instead. Out of memory only costs the hold. */
+static void hold_failure(struct azure_client *ac, const char *key, int64_t generation,
+			 const char *reason, const char *msg)
+{
+	struct fail_entry *e = NULL;
+
+	if (reason && strcmp(reason, AZURE_REASON_THROTTLED) != 0) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		e->generation = generation;
+		e->reason = reason;
+		snprintf(e->msg, sizeof(e->msg), "%s", msg ? msg : "");
+	}
+	pthread_mutex_lock(&ac->mu);
+	if (e) {
+		e->until_ms = now_ms(ac) + AZURE_CLIENT_FAILURE_HOLD_MS;
+		if (map_put(&ac->fails, key, e) == FC_OK)
+			e = NULL;
+	} else {
+		map_del(&ac->fails, key);
+	}
+	pthread_mutex_unlock(&ac->mu);
+	free(e);
 }
 
 /* Copies of the cached facts of an account (for an Unknown verdict). */
@@ -827,7 +921,7 @@ static fc_err stale_facts(struct azure_client *ac, const char *key,
 fc_err azure_client_check_account(struct azure_client *ac, const struct spec_account *a,
 				  struct account_verdict *v)
 {
-	struct buf url, key;
+	struct buf url, key, hkey;
 	struct arm_resp r = {0};
 	struct az_fail f = {0};
 	struct acct_entry *e = NULL;
@@ -841,6 +935,7 @@ fc_err azure_client_check_account(struct azure_client *ac, const struct spec_acc
 	memset(v, 0, sizeof(*v));
 	buf_init(&url, URL_MAX);
 	buf_init(&key, URL_MAX * 2);
+	buf_init(&hkey, URL_MAX * 2 + 8);
 	buf_init(&r.body, 1);
 	if (a->invalid || !a->subscription_id || !a->resource_group || !a->account_name) {
 		rc = set_check(&v->ready, COND_FALSE, AZURE_REASON_INVALID_SPEC,
@@ -853,6 +948,8 @@ fc_err azure_client_check_account(struct azure_client *ac, const struct spec_acc
 	if (!rc)
 		rc = buf_appendf(&key, "%s/%s|%s", a->meta.ns ? a->meta.ns : "",
 				 a->meta.name ? a->meta.name : "", url.data);
+	if (!rc)
+		rc = buf_appendf(&hkey, "a|%s", key.data);
 	if (rc)
 		goto out;
 
@@ -867,11 +964,18 @@ fc_err azure_client_check_account(struct azure_client *ac, const struct spec_acc
 	pthread_mutex_unlock(&ac->mu);
 	if (done)
 		goto out;
+	if (failure_held(ac, hkey.data, a->meta.generation, &f)) {
+		rc = set_check(&v->ready, COND_UNKNOWN, f.reason, f.msg);
+		if (!rc)
+			rc = stale_facts(ac, key.data, a, v);
+		goto out;
+	}
 
 	rc = arm_get(ac, "account", a->subscription_id, url.data, ACCOUNT_MAX_BODY, &r, &f);
 	if (rc)
 		goto out;
 	if (f.reason) {
+		hold_failure(ac, hkey.data, a->meta.generation, f.reason, f.msg);
 		rc = set_check(&v->ready, COND_UNKNOWN, f.reason, f.msg);
 		if (!rc)
 			rc = stale_facts(ac, key.data, a, v);
@@ -903,13 +1007,16 @@ fc_err azure_client_check_account(struct azure_client *ac, const struct spec_acc
 	} else {
 		rc = parse_account(&r, e);
 		if (rc == FC_ERR_PARSE) {
-			rc = set_check(&v->ready, COND_UNKNOWN, AZURE_REASON_UNREACHABLE,
-				       "ARM answered the account request with malformed JSON");
+			static const char bad[] = "ARM answered the account request with malformed JSON";
+
+			hold_failure(ac, hkey.data, a->meta.generation, AZURE_REASON_UNREACHABLE, bad);
+			rc = set_check(&v->ready, COND_UNKNOWN, AZURE_REASON_UNREACHABLE, bad);
 			goto out;
 		}
 		if (rc)
 			goto out;
 	}
+	hold_failure(ac, hkey.data, a->meta.generation, NULL, NULL); /* ARM answered */
 	rc = account_verdict_from(a, e, v);
 	if (rc)
 		goto out;
@@ -923,6 +1030,7 @@ out:
 	buf_release(&r.body);
 	buf_release(&url);
 	buf_release(&key);
+	buf_release(&hkey);
 	if (rc) {
 		account_verdict_release(v);
 		memset(v, 0, sizeof(*v));
@@ -1215,7 +1323,7 @@ static void remember_seen(struct azure_client *ac, const char *model_key, int64_
 static fc_err check_deployment(struct azure_client *ac, const struct spec_model *m,
 			       const struct spec_account *a, struct check *c, long *retry)
 {
-	struct buf url, key;
+	struct buf url, key, hkey;
 	struct arm_resp r = {0};
 	struct az_fail f = {0};
 	struct dep_entry *e = NULL;
@@ -1226,6 +1334,7 @@ static fc_err check_deployment(struct azure_client *ac, const struct spec_model 
 
 	buf_init(&url, URL_MAX);
 	buf_init(&key, URL_MAX * 2);
+	buf_init(&hkey, URL_MAX * 3 + 8);
 	buf_init(&r.body, 1);
 	rc = account_url(ac, a, &url);
 	if (!rc)
@@ -1240,6 +1349,8 @@ static fc_err check_deployment(struct azure_client *ac, const struct spec_model 
 	if (!rc)
 		rc = buf_appendf(&key, "%s/%s", m->meta.ns ? m->meta.ns : "",
 				 m->meta.name ? m->meta.name : "");
+	if (!rc)
+		rc = buf_appendf(&hkey, "d|%s|%s", key.data, url.data);
 	if (rc)
 		goto out;
 
@@ -1260,11 +1371,16 @@ static fc_err check_deployment(struct azure_client *ac, const struct spec_model 
 		remember_seen(ac, key.data, m->meta.generation);
 		goto out;
 	}
+	if (failure_held(ac, hkey.data, m->meta.generation, &f)) {
+		rc = set_check(c, COND_UNKNOWN, f.reason, f.msg);
+		goto out;
+	}
 
 	rc = arm_get(ac, "deployment", a->subscription_id, url.data, ACCOUNT_MAX_BODY, &r, &f);
 	if (rc)
 		goto out;
 	if (f.reason) {
+		hold_failure(ac, hkey.data, m->meta.generation, f.reason, f.msg);
 		if (f.retry_after_ms > *retry)
 			*retry = f.retry_after_ms;
 		rc = set_check(c, COND_UNKNOWN, f.reason, f.msg);
@@ -1282,13 +1398,17 @@ static fc_err check_deployment(struct azure_client *ac, const struct spec_model 
 	} else {
 		rc = parse_deployment(&r, e);
 		if (rc == FC_ERR_PARSE) {
-			rc = set_check(c, COND_UNKNOWN, AZURE_REASON_UNREACHABLE,
-				       "ARM answered the deployment request with malformed JSON");
+			static const char bad[] =
+				"ARM answered the deployment request with malformed JSON";
+
+			hold_failure(ac, hkey.data, m->meta.generation, AZURE_REASON_UNREACHABLE, bad);
+			rc = set_check(c, COND_UNKNOWN, AZURE_REASON_UNREACHABLE, bad);
 			goto out;
 		}
 		if (rc)
 			goto out;
 	}
+	hold_failure(ac, hkey.data, m->meta.generation, NULL, NULL); /* ARM answered */
 	rc = deployment_verdict_from(m, a, e, c);
 	if (rc)
 		goto out;
@@ -1303,6 +1423,7 @@ out:
 	buf_release(&r.body);
 	buf_release(&url);
 	buf_release(&key);
+	buf_release(&hkey);
 	return rc;
 }
 

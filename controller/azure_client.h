@@ -18,7 +18,12 @@
  *   - account per FoundryAccount and deployment per FoundryModel for
  *     deployment_ttl; refreshed at once when the object's
  *     metadata.generation differs from the one the cached answer was
- *     fetched for (the spec changed). A 404 is cached like an answer.
+ *     fetched for (the spec changed). A 404 is cached like an answer. A
+ *     failed lookup (not a 429: see below) is held for
+ *     AZURE_CLIENT_FAILURE_HOLD_MS: the same Unknown check, same message,
+ *     without a request, unless the generation changed. (Without it the
+ *     status write reporting a failure, whose message differs each time,
+ *     would set off the next request at once, bypassing any backoff.)
  *   A TTL of 0 disables that cache (concurrent catalog loads are still shared).
  *
  * HTTP failures:

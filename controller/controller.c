@@ -42,6 +42,12 @@
  * exponential backoff: the key is not at fault, and a backoff grown through
  * a long outage would hold the retry well past the server's return. */
 #define UNREACHABLE_RETRY_MS 1000
+/* Cap of the per-key exponential backoff of failed reconciles (an Azure call
+ * failed: DESIGN.md §4). client-go's 1000 s would leave a namespace
+ * unvalidated for up to 17 minutes after an Azure outage ends; Azure is
+ * asked at most once per AZURE_CLIENT_FAILURE_HOLD_MS per failed lookup
+ * anyway (azure_client.h), so a short cap costs no extra requests. */
+#define RETRY_MAX_MS 60000
 
 struct controller {
 	const struct config *cfg;
@@ -946,6 +952,7 @@ int controller_run(const struct config *cfg)
 	rc = workqueue_new(workqueue_clock_monotonic, NULL, &c->wq);
 	if (rc)
 		goto out;
+	workqueue_set_backoff(c->wq, 0, RETRY_MAX_MS);
 	rc = start_informer(c, SPEC_GROUP, SPEC_VERSION, "foundryaccounts", NULL, 0, &ha, &c->accounts);
 	if (!rc)
 		rc = start_informer(c, SPEC_GROUP, SPEC_VERSION, "foundrymodels", NULL, 0, &hm, &c->models);

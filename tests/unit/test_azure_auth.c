@@ -77,6 +77,7 @@ struct fake {
 	long status;
 	const char *resp_body;
 	fc_err transport_rc;
+	const char *transport_error; /* NULL: a connect timeout */
 	int echo_body;      /* answer 401 with the request body in error_description */
 	int delay_ms;
 	int hook_calls;
@@ -102,7 +103,8 @@ static fc_err fake_fn(void *ud, const struct http_request *req, struct http_resp
 	if (f->delay_ms)
 		usleep((useconds_t)f->delay_ms * 1000);
 	if (f->transport_rc) {
-		snprintf(resp->error, sizeof(resp->error), "Connection timed out after 10000 ms");
+		snprintf(resp->error, sizeof(resp->error), "%s",
+			 f->transport_error ? f->transport_error : "Connection timed out after 10000 ms");
 		return f->transport_rc;
 	}
 	if (f->echo_body) {
@@ -546,6 +548,26 @@ static void test_imds_unreachable_unconfigured(void **state)
 	azure_auth_free(a);
 }
 
+/* A refused certificate names TLS and the token endpoint, not only libcurl's words. */
+static void test_tls_failure_names_tls_and_endpoint(void **state)
+{
+	struct env *e = *state;
+	char msg[AZURE_AUTH_MSG_MAX];
+	struct azure_auth *a;
+
+	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
+		NULL, NULL);
+	e->f.transport_rc = FC_ERR_TLS;
+	e->f.transport_error = "SSL certificate problem: unable to get local issuer certificate";
+	a = new_auth(e);
+	assert_int_equal(token_err(a, msg, sizeof(msg)), FC_ERR_TLS);
+	assert_non_null(strstr(msg, "cannot reach Azure AD at https://"));
+	assert_non_null(strstr(msg, "/t1/oauth2/v2.0/token: TLS: SSL certificate problem: unable to get "
+				    "local issuer certificate"));
+	assert_null(strstr(msg, "sec-ret"));
+	azure_auth_free(a);
+}
+
 static void test_failed_refresh_keeps_valid_token(void **state)
 {
 	struct env *e = *state;
@@ -630,6 +652,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_never_in_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_statuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imds_unreachable_unconfigured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_failure_names_tls_and_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_refresh_keeps_valid_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tenant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_share_one_refresh, setup, teardown),

@@ -1014,6 +1014,91 @@ static void test_deployment_cache(void **state)
 	assert_int_equal(e->arm.hook_deployment, 3);
 }
 
+/* A failed account or deployment lookup is held for AZURE_CLIENT_FAILURE_HOLD_MS:
+ * the same Unknown check (same message: the status does not change, so the
+ * status write cannot set off the next request) without asking ARM; a new
+ * generation asks at once; an answer ends the hold. */
+static void test_failures_held(void **state)
+{
+	struct env *e = *state;
+	struct spec_account a = account("aucert-ai", NULL, NULL);
+	struct account_verdict v, av = ready("westus", "AIServices");
+	struct spec_model m = model("gen", "gpt-5.4", "2026-03-05", "GlobalStandard");
+	struct model_verdict mv;
+	struct route *acct, *dep;
+	char first[1024];
+	long retry = 0;
+
+	add_route(&e->arm, CAT_PATH("westus"), 200, WESTUS_CAT);
+	acct = add_route(&e->arm, ACCT_PATH("aucert-ai"), 500,
+			 "{\"error\":{\"code\":\"InternalServerError\",\"message\":\"tracking id 1\"}}");
+	dep = add_route(&e->arm, ACCT_PATH("aucert-ai") "/deployments/gpt-5.4", 500,
+			"{\"error\":{\"code\":\"InternalServerError\",\"message\":\"tracking id 1\"}}");
+	start(e);
+
+	/* account: one request per hold, the same message meanwhile */
+	check_acct(e, &a, &v);
+	assert_string_equal(v.ready.reason, "AzureUnreachable");
+	snprintf(first, sizeof(first), "%s", v.ready.message);
+	account_verdict_release(&v);
+	acct->body = "{\"error\":{\"code\":\"InternalServerError\",\"message\":\"tracking id 2\"}}";
+	clock_ms += AZURE_CLIENT_FAILURE_HOLD_MS - 1;
+	check_acct(e, &a, &v);
+	assert_int_equal(v.ready.status, COND_UNKNOWN);
+	assert_string_equal(v.ready.message, first);
+	account_verdict_release(&v);
+	assert_int_equal(acct->hits, 1);
+	clock_ms += 1;
+	check_acct(e, &a, &v);
+	assert_non_null(strstr(v.ready.message, "tracking id 2"));
+	account_verdict_release(&v);
+	assert_int_equal(acct->hits, 2);
+	/* a spec change asks at once; an answer ends the hold */
+	acct->status = 200;
+	acct->body = ACCOUNT_JSON("AIServices", "westus", "Succeeded");
+	a.meta.generation = 2;
+	check_acct(e, &a, &v);
+	assert_int_equal(v.ready.status, COND_TRUE);
+	account_verdict_release(&v);
+	assert_int_equal(acct->hits, 3);
+
+	/* deployment: the same */
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	assert_int_equal(mv.deployment.status, COND_UNKNOWN);
+	assert_string_equal(mv.deployment.reason, "AzureUnreachable");
+	model_verdict_release(&mv);
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	assert_int_equal(mv.deployment.status, COND_UNKNOWN);
+	model_verdict_release(&mv);
+	assert_int_equal(dep->hits, 1);
+	assert_int_equal(retry, 0); /* not a throttle: the caller's backoff applies */
+	m.meta.generation = 2;
+	dep->status = 200;
+	dep->body = "{not json";
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	assert_non_null(strstr(mv.deployment.message, "malformed JSON"));
+	model_verdict_release(&mv);
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	assert_non_null(strstr(mv.deployment.message, "malformed JSON"));
+	model_verdict_release(&mv);
+	assert_int_equal(dep->hits, 2);
+	dep->body = DEPLOYMENT_JSON("Succeeded", "gpt-5.4", "2026-03-05");
+	clock_ms += AZURE_CLIENT_FAILURE_HOLD_MS;
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	assert_int_equal(mv.deployment.status, COND_TRUE);
+	model_verdict_release(&mv);
+	assert_int_equal(dep->hits, 3);
+	/* and a later failure (past the TTL) is held again from scratch */
+	dep->status = 503;
+	clock_ms += 600 * 1000;
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	assert_int_equal(mv.deployment.status, COND_UNKNOWN);
+	model_verdict_release(&mv);
+	check_model(e, &m, &a, &av, NULL, NULL, 1, &mv, &retry);
+	model_verdict_release(&mv);
+	assert_int_equal(dep->hits, 4);
+}
+
 static void test_model_without_account_facts(void **state)
 {
 	struct env *e = *state;
@@ -1062,6 +1147,7 @@ int main(void)
 		T(test_consolidation),
 		T(test_deployments),
 		T(test_deployment_cache),
+		T(test_failures_held),
 		T(test_model_without_account_facts),
 	};
 
