@@ -305,9 +305,18 @@ class Emulator:
         self._control("POST", "reset-requests")
 
     def fault(self, kind, path_regex=".*", method=None, count=1, probability=1.0, retry_after=None,
-              delay=None, query_regex=None):
-        """Inject a fault; returns its id. kind: 429 500 503 slow drop expired_token 403 malformed."""
+              delay=None, query_regex=None, mix=None, cut=None):
+        """Inject a fault; returns its id. kind: 429 500 503 slow drop reset stall expired_token
+        403 malformed, or "mix" with mix=[{"kind": K, "weight": W, "retry_after"/"delay"/"cut": ...}]
+        (when the fault fires, one entry is drawn by weight). reset: TCP RST, no response;
+        stall: no response for delay seconds (default 5), then the connection closes;
+        slow: the normal response after delay seconds. cut (malformed): bytes of the body
+        kept, or dropped from its end when negative (default: half)."""
         spec = {"kind": str(kind), "match": {"path_regex": path_regex}, "count": count, "probability": probability}
+        if mix is not None:
+            spec["mix"] = list(mix)
+        if cut is not None:
+            spec["cut"] = cut
         if method:
             spec["match"]["method"] = method
         if query_regex is not None:
@@ -355,8 +364,10 @@ class Emulator:
     def expire_tokens(self):
         return self._control("POST", "expire-tokens")["expired"]
 
-    def tokens(self):
-        return self._control("GET", "tokens")["tokens"]
+    def tokens(self, reveal=False):
+        """Issued tokens (token_suffix: the last 6 characters); reveal=True adds
+        each whole token as "token" (to grep logs for it)."""
+        return self._control("GET", "tokens", query={"reveal": "1"} if reveal else None)["tokens"]
 
     def assertions(self):
         return self._control("GET", "assertions")["assertions"]

@@ -26,6 +26,7 @@ import secrets
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -61,7 +62,8 @@ IMDS_RESOURCES = [
     "https://management.chinacloudapi.cn/", "https://management.chinacloudapi.cn",
     "https://management.usgovcloudapi.net/", "https://management.usgovcloudapi.net",
 ]
-FAULT_KINDS = ("429", "500", "503", "slow", "drop", "expired_token", "403", "malformed")
+FAULT_KINDS = ("429", "500", "503", "slow", "drop", "expired_token", "403", "malformed", "reset", "stall",
+               "mix")
 MAX_BODY = 64 << 20
 MAX_REQUESTS_KEPT = 200000
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -249,9 +251,11 @@ def aad_time(t):
 # ---- responses ---------------------------------------------------------------
 
 class Response:
-    __slots__ = ("status", "headers", "body", "drop")
+    """drop: close the connection without a response; with reset, abort it
+    (TCP RST) instead of closing it cleanly."""
+    __slots__ = ("status", "headers", "body", "drop", "reset")
 
-    def __init__(self, status=200, body=b"", headers=None, drop=False):
+    def __init__(self, status=200, body=b"", headers=None, drop=False, reset=False):
         self.status = status
         self.headers = list(headers or [])
         if isinstance(body, (dict, list)):
@@ -260,7 +264,8 @@ class Response:
         elif isinstance(body, str):
             body = body.encode()
         self.body = body
-        self.drop = drop
+        self.drop = drop or reset
+        self.reset = reset
 
 
 def arm_headers(extra=None):
@@ -331,7 +336,12 @@ class Token:
 
 
 class Fault:
-    def __init__(self, fid, spec):
+    """One injected fault. kind "mix" holds weighted entries ("mix": [{"kind",
+    "weight", "retry_after", "delay", "cut"}, ...]): when it fires (match,
+    count, probability as any fault), one entry is drawn by weight and
+    applied; hits_by_kind counts what was applied."""
+
+    def __init__(self, fid, spec, sub=False):
         if not isinstance(spec, dict):
             raise ValueError("a fault is a JSON object")
         match = spec.get("match") or {}
@@ -339,8 +349,9 @@ class Fault:
             raise ValueError("match must be an object")
         self.id = fid
         self.kind = str(spec.get("kind", ""))
-        if self.kind not in FAULT_KINDS:
-            raise ValueError("kind must be one of %s" % ", ".join(FAULT_KINDS))
+        if self.kind not in FAULT_KINDS or (sub and self.kind == "mix"):
+            raise ValueError("kind must be one of %s" % ", ".join(k for k in FAULT_KINDS
+                                                                   if not (sub and k == "mix")))
         self.path_regex = str(match.get("path_regex", match.get("path", ".*")))
         self.regex = re.compile(self.path_regex, re.IGNORECASE)
         q = match.get("query_regex")
@@ -359,10 +370,36 @@ class Fault:
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
         d = spec.get("delay")
-        self.delay = float(d) if d is not None else (5.0 if self.kind == "slow" else 0.0)
+        self.delay = float(d) if d is not None else (5.0 if self.kind in ("slow", "stall") else 0.0)
         if self.delay < 0 or self.delay > 3600:
             raise ValueError("delay must be within 0..3600 seconds")
+        c = spec.get("cut")
+        self.cut = None if c is None else int(c)   # malformed: bytes kept (< 0: dropped from the end)
+        self.weight = float(spec.get("weight", 1.0)) if sub else 1.0
+        if self.weight < 0:
+            raise ValueError("weight must be >= 0")
+        self.mix = []
+        if self.kind == "mix":
+            entries = spec.get("mix")
+            if not isinstance(entries, list) or not entries:
+                raise ValueError("a mix fault needs \"mix\": a non-empty list of {kind, weight, ...}")
+            self.mix = [Fault(fid, dict(e, match=match) if isinstance(e, dict) else e, sub=True)
+                        for e in entries]
+            if sum(e.weight for e in self.mix) <= 0:
+                raise ValueError("mix weights must not all be 0")
         self.hits = 0
+        self.hits_by_kind = {}
+
+    def draw(self, rng):
+        """The fault to apply now: itself, or for a mix one entry by weight."""
+        if not self.mix:
+            return self
+        x = rng.random() * sum(e.weight for e in self.mix)
+        for e in self.mix:
+            if x < e.weight:
+                return e
+            x -= e.weight
+        return [e for e in self.mix if e.weight > 0][-1]
 
     def matches(self, method, path, rawquery):
         if self.count == 0:
@@ -376,10 +413,16 @@ class Fault:
         return True
 
     def info(self):
-        return {"id": self.id, "kind": self.kind,
-                "match": {"path_regex": self.path_regex, "method": self.method, "query_regex": self.query_regex},
-                "count": self.count, "probability": self.probability, "retry_after": self.retry_after,
-                "delay": self.delay, "hits": self.hits}
+        out = {"id": self.id, "kind": self.kind,
+               "match": {"path_regex": self.path_regex, "method": self.method, "query_regex": self.query_regex},
+               "count": self.count, "probability": self.probability, "retry_after": self.retry_after,
+               "delay": self.delay, "hits": self.hits, "hits_by_kind": dict(self.hits_by_kind)}
+        if self.cut is not None:
+            out["cut"] = self.cut
+        if self.mix:
+            out["mix"] = [{"kind": e.kind, "weight": e.weight, "retry_after": e.retry_after,
+                           "delay": e.delay, "cut": e.cut} for e in self.mix]
+        return out
 
 
 class State:
@@ -470,7 +513,9 @@ class State:
                     if f.count > 0:
                         f.count -= 1
                     f.hits += 1
-                    return f
+                    applied = f.draw(self.rng)
+                    f.hits_by_kind[applied.kind] = f.hits_by_kind.get(applied.kind, 0) + 1
+                    return applied
         return None
 
     # -- request log
@@ -550,16 +595,22 @@ class Emulator:
             req.fault = fault.kind
             if fault.delay:
                 time.sleep(fault.delay)
-            if fault.kind == "drop":
+            if fault.kind in ("drop", "stall"):    # stall: the delay above, then no answer
                 return Response(drop=True)
+            if fault.kind == "reset":
+                return Response(reset=True)
             if fault.kind not in ("slow", "malformed"):
                 return self.fault_response(fault, req)
         resp = self.route(req)
         if fault is not None and fault.kind == "malformed":
             body = resp.body or b'{"value":[{"id":"x"}]}'
-            cut = max(1, len(body) // 2)
-            if body[cut - 1:cut] in (b"}", b"]"):
-                cut -= 1
+            if fault.cut is not None:
+                cut = fault.cut if fault.cut >= 0 else max(0, len(body) + fault.cut)
+                cut = min(cut, len(body))
+            else:
+                cut = max(1, len(body) // 2)
+                if body[cut - 1:cut] in (b"}", b"]"):
+                    cut -= 1
             headers = [(k, v) for k, v in resp.headers if k.lower() != "content-type"]
             headers.append(("Content-Type", "application/json; charset=utf-8"))
             return Response(200, body[:cut], headers)
@@ -1172,8 +1223,11 @@ class Emulator:
             if path == "expire-tokens" and m == "POST":
                 return Response(200, {"expired": st.expire_all()})
             if path == "tokens" and m == "GET":
+                # ?reveal=1 adds each whole token (for tests that grep logs for them)
+                reveal = req.query.get("reveal") in ("1", "true")
                 with st.lock:
-                    return Response(200, {"tokens": [t.info() for t in st.tokens.values()]})
+                    return Response(200, {"tokens": [dict(t.info(), **({"token": t.value} if reveal else {}))
+                                                     for t in st.tokens.values()]})
             if path == "assertions" and m == "GET":
                 with st.lock:
                     return Response(200, {"assertions": list(st.assertions)})
@@ -1274,6 +1328,17 @@ def make_handler(emu, listener, quiet):
 
         def send(self, resp):
             try:
+                if resp.reset:
+                    # abort: SO_LINGER 0 makes close() send a TCP RST (no TLS close_notify)
+                    self.close_connection = True
+                    try:
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                   struct.pack("ii", 1, 0))
+                        self.rfile.close()
+                        self.connection.close()
+                    except (OSError, ValueError):
+                        pass
+                    return
                 if resp.drop:
                     self.close_connection = True
                     try:

@@ -845,6 +845,85 @@ def test_fault_drop(emu, token):
     assert rec[0]["status"] is None and rec[0]["fault"] == "drop" and rec[1]["status"] == 200
 
 
+def test_fault_reset(emu, token):
+    emu.fault("reset", path_regex="/accounts/aucert-ai$")
+    ctx = ssl.create_default_context(cafile=emu.ca_file)
+    c = http.client.HTTPSConnection("127.0.0.1", emu.port, context=ctx, timeout=10)
+    c.request("GET", AI + "?api-version=" + API_VERSION, headers={"Authorization": "Bearer " + token})
+    with pytest.raises(ConnectionResetError):
+        c.getresponse()
+    c.close()
+    assert arm(emu, AI, token)[0] == 200
+    rec = emu.requests("/accounts/aucert-ai$")
+    assert rec[0]["status"] is None and rec[0]["fault"] == "reset" and rec[1]["status"] == 200
+
+
+def test_fault_stall(emu, token):
+    emu.fault("stall", path_regex="/accounts/aucert-ai$", delay=1.0)
+    ctx = ssl.create_default_context(cafile=emu.ca_file)
+    c = http.client.HTTPSConnection("127.0.0.1", emu.port, context=ctx, timeout=10)
+    t = time.time()
+    c.request("GET", AI + "?api-version=" + API_VERSION, headers={"Authorization": "Bearer " + token})
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)):
+        c.getresponse()
+    assert time.time() - t >= 1.0          # nothing came back for the whole delay
+    c.close()
+    rec = emu.requests("/accounts/aucert-ai$")
+    assert rec[0]["status"] is None and rec[0]["fault"] == "stall"
+    assert [f["delay"] for f in emu.faults()] == [1.0]
+    emu.clear_faults()
+    emu.fault("stall", count=0)
+    assert emu.faults()[0]["delay"] == 5.0    # the default stall
+
+
+def test_fault_mix(emu, token):
+    fid = emu.fault("mix", path_regex="/accounts/aucert-ai$", count=-1, probability=1.0,
+                    mix=[{"kind": "429", "weight": 1, "retry_after": 4}, {"kind": "500", "weight": 1},
+                         {"kind": "503", "weight": 0}])
+    statuses = [arm(emu, AI, token)[0] for _ in range(40)]
+    assert set(statuses) == {429, 500}, statuses
+    f = [f for f in emu.faults() if f["id"] == fid][0]
+    assert f["hits"] == 40 and f["hits_by_kind"] == {"429": statuses.count(429), "500": statuses.count(500)}
+    assert [m["kind"] for m in f["mix"]] == ["429", "500", "503"]
+    recs = emu.requests("/accounts/aucert-ai$")
+    assert [r["fault"] for r in recs] == ["429" if s == 429 else "500" for s in statuses]
+    assert emu.call("GET", AI + "?api-version=" + API_VERSION,
+                    headers={"Authorization": "Bearer " + token}).status in (429, 500)
+    emu.clear_faults()
+    # probability applies to the mix as a whole
+    emu.fault("mix", path_regex="/accounts/aucert-ai$", count=-1, probability=0.0,
+              mix=[{"kind": "500"}])
+    assert all(arm(emu, AI, token)[0] == 200 for _ in range(5))
+    emu.clear_faults()
+    for bad in ({"kind": "mix"}, {"kind": "mix", "mix": []}, {"kind": "mix", "mix": [{"kind": "mix"}]},
+                {"kind": "mix", "mix": [{"kind": "500", "weight": 0}]},
+                {"kind": "mix", "mix": [{"kind": "teapot"}]}):
+        assert emu.call("POST", "/_emulator/faults", body=bad).status == 400, bad
+
+
+def test_fault_malformed_cut(emu, token):
+    tok_path = "/oauth2/v2.0/token"
+    emu.fault("malformed", path_regex=tok_path, cut=-10)
+    st, hd, body = urlopen(emu, "%s/%s/oauth2/v2.0/token" % (emu.base_url, TENANT),
+                           data=urllib.parse.urlencode(secret_form()).encode(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert st == 200 and b'"access_token":"' in body and not body.endswith(b"}")
+    issued = emu.tokens(reveal=True)[-1]["token"]
+    assert body.split(b'"access_token":"')[1].decode() == issued[:len(issued) - 8]
+    emu.fault("malformed", path_regex=tok_path, cut=5)
+    st, _, body = urlopen(emu, "%s/%s/oauth2/v2.0/token" % (emu.base_url, TENANT),
+                          data=urllib.parse.urlencode(secret_form()).encode(),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert st == 200 and len(body) == 5
+
+
+def test_tokens_reveal(emu):
+    tok = emu.get_token()
+    assert "token" not in emu.tokens()[-1]
+    assert tok in [t["token"] for t in emu.tokens(reveal=True)]
+    assert [t["token"][-6:] for t in emu.tokens(reveal=True)] == [t["token_suffix"] for t in emu.tokens()]
+
+
 def test_fault_expired_token(emu):
     tok = emu.get_token()
     emu.fault("expired_token", path_regex="/locations/.*/models")
