@@ -20,7 +20,6 @@ import glob
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 import uuid

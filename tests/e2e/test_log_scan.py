@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import LOGS, redact, scan_logs  # noqa: E402
@@ -97,10 +96,10 @@ def test_temporary_logs_are_not_registered(tmp_path):
     assert not [p for p in LOGS if p.startswith(str(tmp_path))]
 
 
-@pytest.mark.skipif(os.environ.get("FC_LOG_SCAN_PLANT") != "1", reason="run by the test below only")
-def test_planted_registered(tmp_path):
-    """Only in the child session of the test below: registers a log holding a
-    secret and an ASan report (the child session must then fail)."""
+def plant_registered(tmp_path):
+    """Collected only in the child session of the test below (its
+    python_functions names it): registers a log holding a secret and an
+    ASan report (the child session must then fail)."""
     from conftest import register_log, register_secret
     p = tmp_path / "controller-1.stderr"
     p.write_text('{"msg":"ok"}\nBearer %s\n==9==ERROR: AddressSanitizer: SEGV\n' % SECRET)
@@ -112,11 +111,12 @@ def test_session_fails_on_a_finding(tmp_path):
     """A whole pytest session whose only test passes, but which registered a
     log with a secret and an ASan report, exits 1 and names both findings
     (the secret redacted)."""
-    env = dict(os.environ, FC_LOG_SCAN_PLANT="1")
+    env = dict(os.environ)
     env.pop("FC_VALGRIND", None)
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         "--basetemp", str(tmp_path / "child"),
-                        os.path.abspath(__file__) + "::test_planted_registered"],
+                        "-o", "python_functions=plant_registered",
+                        os.path.abspath(__file__)],
                        capture_output=True, text=True, timeout=120, env=env,
                        cwd=os.path.dirname(os.path.abspath(__file__)))
     out = p.stdout + p.stderr

@@ -14,7 +14,6 @@ checked against the Azure emulator (tests/azure_emulator).
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
