@@ -812,7 +812,10 @@ def test_wrong_client_secret_actionable_and_not_logged(cluster, namespace, azure
         assert "AZURE_CLIENT_SECRET" in msg, msg
         assert wrong not in msg and CLIENT_SECRET not in msg, msg
         assert not o["status"].get("publishedKeys"), o["status"]
-    acct = get(cluster, ns, "FoundryAccount", "aucert-ai")
+    # model status is written before account status in one reconcile: wait for it
+    acct = wait_for("account Ready message with AADSTS", lambda: (
+        lambda a: a if cond(a) and "AADSTS" in cond(a)["message"] else None)(
+        get(cluster, ns, "FoundryAccount", "aucert-ai")))
     assert cond(acct)["status"] != "True" and "AADSTS7000215" in cond(acct)["message"], acct["status"]
     assert not {k for k in cm_data(cluster, ns) if k.startswith("FOUNDRY_DEPLOYMENT_")}
     assert azure.count(TOKEN_RX, "POST", 401) >= 1

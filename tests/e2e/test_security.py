@@ -246,7 +246,10 @@ def test_azure_wrong_ca_refused(cluster, namespace, tmp_path, credential):
                 time.sleep(1)
                 reqs = emu.requests()
                 data = cm_data(cluster, ns)
-                acct = get(cluster, ns, "FoundryAccount", "aucert-ai")
+                # account status is written after its models' in one reconcile
+                acct = wait_for("account Ready names the certificate problem", lambda: (
+                    lambda a: a if cond(a) and "certificate" in cond(a)["message"] else None)(
+                    get(cluster, ns, "FoundryAccount", "aucert-ai")), timeout=45)
             finally:
                 code = ctl.stop()
             log = ctl.stderr()
