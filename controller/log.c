@@ -58,10 +58,43 @@ int log_enabled(enum log_level level)
 	return level >= min_level;
 }
 
-static void json_escape(struct buf *b, const char *s)
+/* Room kept past LOG_LINE_MAX for what closes a cut line (the quote, the
+ * truncated marker, the brace and the newline), so a line is always whole. */
+#define LOG_LINE_SLACK 64
+
+/* Drops the bytes of a UTF-8 sequence left incomplete at the end of b. */
+static void trim_partial_utf8(struct buf *b)
 {
+	size_t i = b->len, back = 0;
+
+	while (i > 0 && back < 4 && ((unsigned char)b->data[i - 1] & 0xC0) == 0x80) {
+		i--;
+		back++;
+	}
+	if (i > 0) {
+		unsigned char lead = (unsigned char)b->data[i - 1];
+		size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+
+		if (lead >= 0xC0 && need > back + 1) {
+			b->len = i - 1;
+			b->data[b->len] = '\0';
+		}
+	}
+}
+
+/* Appends s as a JSON string, cut where the line would pass LOG_LINE_MAX
+ * (at a character boundary); returns 1 if it was cut. */
+static int json_escape(struct buf *b, const char *s)
+{
+	int cut = 0;
+
 	buf_append(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (b->len + 6 > LOG_LINE_MAX) {
+			trim_partial_utf8(b);
+			cut = 1;
+			break;
+		}
 		switch (*p) {
 		case '"': buf_append(b, "\\\"", 2); break;
 		case '\\': buf_append(b, "\\\\", 2); break;
@@ -76,15 +109,26 @@ static void json_escape(struct buf *b, const char *s)
 		}
 	}
 	buf_append(b, "\"", 1);
+	return cut;
 }
 
-static void text_value(struct buf *b, const char *s)
+/* Appends s as it is, cut at LOG_LINE_MAX (at a character boundary). */
+static int text_raw(struct buf *b, const char *s)
 {
-	if (*s && !strpbrk(s, " \t\n\r\"=")) {
-		buf_append_str(b, s);
-		return;
-	}
-	json_escape(b, s);
+	size_t n = strlen(s), room = b->len < LOG_LINE_MAX ? LOG_LINE_MAX - b->len : 0;
+
+	if (n <= room)
+		return buf_append(b, s, n) != FC_OK;
+	buf_append(b, s, room);
+	trim_partial_utf8(b);
+	return 1;
+}
+
+static int text_value(struct buf *b, const char *s)
+{
+	if (*s && !strpbrk(s, " \t\n\r\"=") && b->len + strlen(s) <= LOG_LINE_MAX)
+		return buf_append_str(b, s) != FC_OK;
+	return json_escape(b, s);
 }
 
 static void timestamp(char *out, size_t n)
@@ -106,35 +150,42 @@ void log_kv(enum log_level level, const char *msg, ...)
 	va_list ap;
 	const char *k, *v;
 	FILE *out;
+	int cut;
 
 	if (level < min_level)
 		return;
 	if ((unsigned)level > LOG_ERROR)
 		level = LOG_ERROR;
-	buf_init(&b, LOG_LINE_MAX);
+	buf_init(&b, LOG_LINE_MAX + LOG_LINE_SLACK);
 	timestamp(ts, sizeof(ts));
 	if (fmt == LOG_FORMAT_JSON) {
 		buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
-		json_escape(&b, msg);
+		cut = json_escape(&b, msg);
 	} else {
-		buf_appendf(&b, "%s %-5s %s", ts, level_upper[level], msg);
+		buf_appendf(&b, "%s %-5s ", ts, level_upper[level]);
+		cut = text_raw(&b, msg);
 	}
 	va_start(ap, msg);
-	while ((k = va_arg(ap, const char *)) != NULL) {
+	while (!cut && (k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
 		if (!v)
 			v = "";
-		if (fmt == LOG_FORMAT_JSON) {
+		if (b.len + strlen(k) + 8 > LOG_LINE_MAX) {
+			cut = 1;
+		} else if (fmt == LOG_FORMAT_JSON) {
 			buf_append(&b, ",", 1);
 			json_escape(&b, k);
 			buf_append(&b, ":", 1);
-			json_escape(&b, v);
+			cut = json_escape(&b, v);
 		} else {
 			buf_appendf(&b, " %s=", k);
-			text_value(&b, v);
+			cut = text_value(&b, v);
 		}
 	}
 	va_end(ap);
+	/* a line over LOG_LINE_MAX is cut, never left open: it says so */
+	if (cut)
+		buf_append_str(&b, fmt == LOG_FORMAT_JSON ? ",\"truncated\":\"true\"" : " truncated=true");
 	if (fmt == LOG_FORMAT_JSON)
 		buf_append(&b, "}", 1);
 	buf_append(&b, "\n", 1);

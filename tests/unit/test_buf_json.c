@@ -181,6 +181,64 @@ static void test_log_formats(void **state)
 	log_setup(LOG_INFO, LOG_FORMAT_TEXT, NULL);
 }
 
+/* A line over 64 KiB is cut at a character boundary and closed: one valid
+ * JSON object per line, saying it was cut; the next line is whole. */
+static void test_log_long_line_closed(void **state)
+{
+	size_t n = 100 * 1024, len = 0;
+	char *big = malloc(n + 1), *text = NULL, *nl;
+	FILE *f = open_memstream(&text, &len);
+	cJSON *j;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i + 3 <= n; i += 3)
+		memcpy(big + i, "\xe2\x82\xac", 3); /* U+20AC, 3 bytes: cuts fall inside */
+	big[n - n % 3] = '\0';
+	for (int shift = 0; shift < 3; shift++) {
+		log_setup(LOG_INFO, LOG_FORMAT_JSON, f);
+		log_info("big", "pad", shift == 0 ? "" : shift == 1 ? "a" : "ab", "v", big, "after", "x", NULL);
+		log_info("next", "k", "v", NULL);
+		fflush(f);
+		nl = memchr(text, '\n', len);
+		assert_non_null(nl);
+		assert_true((size_t)(nl - text) < 64 * 1024 + 64);
+		assert_int_equal(json_parse(text, (size_t)(nl - text), &j), FC_OK);
+		assert_string_equal(json_str_or(j, "msg", ""), "big");
+		assert_string_equal(json_str_or(j, "truncated", ""), "true");
+		assert_null(json_path(j, "after"));
+		assert_true(json_utf8_valid(json_str_or(j, "v", "")));
+		assert_true(strlen(json_str_or(j, "v", "")) > 60 * 1024);
+		cJSON_Delete(j);
+		assert_int_equal(json_parse(nl + 1, len - (size_t)(nl + 1 - text), &j), FC_OK);
+		assert_string_equal(json_str_or(j, "msg", ""), "next");
+		assert_null(json_path(j, "truncated"));
+		cJSON_Delete(j);
+		fclose(f);
+		free(text);
+		text = NULL;
+		f = open_memstream(&text, &len);
+	}
+	log_setup(LOG_INFO, LOG_FORMAT_TEXT, f);
+	log_warn(big, "k", "v", NULL);
+	log_warn("w", "k", big, NULL);
+	log_warn("w2", "k", "v", NULL);
+	fflush(f);
+	nl = memchr(text, '\n', len);
+	assert_non_null(nl);
+	assert_true(nl - text > 60 * 1024 && (size_t)(nl - text) < 64 * 1024 + 64);
+	assert_memory_equal(nl - strlen(" truncated=true"), " truncated=true", strlen(" truncated=true"));
+	nl = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - text));
+	assert_non_null(nl);
+	assert_memory_equal(nl - strlen("\" truncated=true"), "\" truncated=true",
+			    strlen("\" truncated=true"));
+	assert_non_null(strstr(nl + 1, "WARN  w2 k=v\n"));
+	fclose(f);
+	free(text);
+	free(big);
+	log_setup(LOG_INFO, LOG_FORMAT_TEXT, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_clean),
 		cmocka_unit_test(test_err_http),
 		cmocka_unit_test(test_log_formats),
+		cmocka_unit_test(test_log_long_line_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
