@@ -938,6 +938,14 @@ int controller_run(const struct config *cfg)
 		goto out;
 	}
 	c->kcfg_loaded = 1;
+	log_info("Kubernetes API server", "server", c->kcfg.server, "from", c->kcfg.source,
+		 "ca", c->kcfg.tls.insecure ? "none (insecure-skip-tls-verify)"
+		       : c->kcfg.tls.ca_file ? c->kcfg.tls.ca_file
+		       : c->kcfg.tls.ca_pem ? "certificate-authority-data"
+					    : "system CAs", NULL);
+	if (c->kcfg.tls.insecure)
+		log_warn("TLS verification of the API server is off (insecure-skip-tls-verify in the "
+			 "kubeconfig): anyone on the path can read the token", "server", c->kcfg.server, NULL);
 	rc = http_transport_curl_new(&c->http);
 	if (rc)
 		goto out;

@@ -236,7 +236,8 @@ class ControllerRun:
         """Everything the controller must do, in order (what test_helm.py asserts)."""
         wait_for("llm-config", self.published, timeout)
         wait_for("FoundryModel status and finalizer", self.model_ready, timeout)
-        assert self.account_status() is True, "FoundryAccount status not written"
+        # account status is written after its models' in one reconcile: wait for it too
+        wait_for("FoundryAccount status", self.account_status, timeout)
         wait_for("an Event", self.event, timeout)
         assert self.lease_held() is True, "the Lease has no holder"
         self.delete_model()

@@ -213,7 +213,10 @@ def test_metrics_families(cluster, namespace, controller):
     for f in fam.values():
         assert f.documentation, f.name          # every family has its HELP
 
-    s = scrape(c)
+    # a reconcile is counted once it is done, after the status it wrote: wait for both counted
+    s = wait_for("two successful reconciles counted", lambda: (lambda s: s if value(
+        s, "controller_runtime_reconcile_total", controller="foundrymodel", result="success") >= 2 and value(
+        s, "controller_runtime_reconcile_time_seconds_count", controller="foundrymodel") >= 2 else None)(scrape(c)))
     rt = s["controller_runtime_reconcile_total"]
     assert all(set(lb) == {"controller", "result"} for lb, _ in rt), rt
     assert {lb["result"] for lb, _ in rt} <= {"success", "error", "requeue", "requeue_after"}, rt
@@ -249,15 +252,17 @@ def test_azure_metrics_with_the_emulator(cluster, namespace, controller, azure):
     wait_ready(cluster, ns, "generation", c)
     o = wait_ready(cluster, ns, "oldgen", c)
     rd = o["status"]["retirementDate"]
+    want = {"namespace": ns, "name": "oldgen", "model": "gpt-4.1", "version": "2025-04-14"}
 
-    s = scrape(c)
+    # the retirement gauge comes from the controller's cache, which may not hold the status yet
+    s = wait_for("oldgen's retirement date in /metrics", lambda: (lambda s: s if any(
+        lb == want for lb, _ in s.get("foundry_model_retirement_timestamp_seconds") or []) else None)(scrape(c)))
     reqs = s.get("foundry_azure_requests_total") or []
     assert reqs and all(set(lb) == {"call", "code"} for lb, _ in reqs), reqs
     for call in ("token", "account", "catalog", "deployment"):
         assert value(s, "foundry_azure_requests_total", call=call, code="200") >= 1, (call, reqs)
     assert value(s, "foundry_azure_request_duration_seconds_count", call="catalog") >= 1
     ret = s.get("foundry_model_retirement_timestamp_seconds") or []
-    want = {"namespace": ns, "name": "oldgen", "model": "gpt-4.1", "version": "2025-04-14"}
     got = [v for lb, v in ret if lb == want]
     assert got, ret
     assert got[0] == calendar.timegm(time.strptime(rd, "%Y-%m-%dT%H:%M:%SZ")), (got, rd)

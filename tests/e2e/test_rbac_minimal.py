@@ -68,6 +68,10 @@ def _lease_never_renewed(run):
 
 def _candidate_forever_says_why(run):
     """Denied create of the Lease: a candidate forever, saying why at the default level."""
+    # another process's log, read after a fixed window: wait for the lines it must hold
+    wait_for("the candidate and its failed Lease create in the log", lambda: (
+        "leader election: candidate" in run.log() and
+        re.search(r"lease create failed .*FORBIDDEN", run.log()) is not None), timeout=15)
     assert run.running(), run.log()
     assert "leader election: candidate" in run.log() and "acquired" not in run.log(), run.log()
     assert re.search(r"lease create failed .*FORBIDDEN", run.log()), run.log()

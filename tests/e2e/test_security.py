@@ -80,8 +80,10 @@ def sa_token(cluster, ns, name="fc-security"):
     return token
 
 
-def write_kubeconfig(path, server, token, ca_file=None, ca_data=None):
+def write_kubeconfig(path, server, token, ca_file=None, ca_data=None, insecure=False):
     cl = {"server": server}
+    if insecure:
+        cl["insecure-skip-tls-verify"] = True
     if ca_file:
         cl["certificate-authority"] = str(ca_file)
     if ca_data:
@@ -221,6 +223,44 @@ def test_kube_wrong_ca_token_never_sent(cluster, namespace, tmp_path):
     assert not leaks(p.log(), [token])
     figure("security.kube_wrong_ca_no_token", "%d TLS refusals of a server with another CA's certificate, "
            "0 HTTP requests received by it (the bearer token never left the controller)" % len(loud))
+
+
+def test_kube_insecure_skip_tls_verify_is_warned(cluster, namespace, tmp_path):
+    """insecure-skip-tls-verify in a kubeconfig is honoured (as kubectl does), never silently: the
+    startup names the API server and what its certificate is checked against, and warns when it
+    is not checked; with a CA there is no such warning."""
+    ns = namespace
+    _publishable(cluster, ns)
+    hostport = cluster.server.split("://", 1)[1].rstrip("/")
+    seen = {}
+    for insecure in (False, True):
+        d = tmp_path / ("insecure" if insecure else "verified")
+        d.mkdir()
+        kc = write_kubeconfig(d / "kubeconfig", cluster.server, cluster.token,
+                              ca_file=None if insecure else cluster.ca_file, insecure=insecure)
+        p = Proc(d, kc, ns)
+        try:
+            wait_for("caches synced", lambda: "caches synced" in p.log(), timeout=30)
+            wait_for("llm-config published", lambda: cm_data(cluster, ns).get(
+                "FOUNDRY_DEPLOYMENT_GENERATION") == "gpt-5.4", timeout=30)
+        finally:
+            code = p.stop()
+        log = p.log()
+        assert code == 0, log[-3000:]
+        startup = [ln for ln in log.splitlines() if "Kubernetes API server" in ln]
+        assert len(startup) == 1 and hostport in startup[0], log[-3000:]
+        warned = [ln for ln in log.splitlines() if re.search(r"\bWARN\b", ln) and
+                  "insecure-skip-tls-verify" in ln]
+        if insecure:
+            assert "ca=\"none (insecure-skip-tls-verify)\"" in startup[0], startup[0]
+            assert len(warned) == 1 and hostport in warned[0], log[-3000:]
+        else:
+            assert "ca=" + str(cluster.ca_file) in startup[0], startup[0]
+            assert warned == [], warned
+        seen[insecure] = startup[0]
+    figure("security.kube_insecure_skip_tls_verify", "kubeconfig with insecure-skip-tls-verify: "
+           "works, 1 WARN naming the server (%s); with a CA: no warning (%s)" % (
+               seen[True][seen[True].find("server="):][:100], seen[False][seen[False].find("ca="):][:80]))
 
 
 # ---- 2. Azure with a wrong CA -----------------------------------------------------------------
