@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,18 +74,6 @@ static int64_t real_now_ms(void *ud)
 {
 	(void)ud;
 	return clock_real_ms();
-}
-
-__attribute__((format(printf, 3, 4)))
-static void setmsg(char *msg, size_t msgsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !msgsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msgsz, fmt, ap);
-	va_end(ap);
 }
 
 static void zero_free(char *s)
@@ -186,7 +173,7 @@ fc_err azure_auth_new(const struct azure_auth_options *opt, struct azure_auth **
 	if (msg && msgsz)
 		msg[0] = '\0';
 	if (!opt->transport) {
-		setmsg(msg, msgsz, "no HTTP transport");
+		fc_errf(msg, msgsz, "no HTTP transport");
 		return FC_ERR_INVAL;
 	}
 	a = calloc(1, sizeof(*a));
@@ -211,8 +198,8 @@ fc_err azure_auth_new(const struct azure_auth_options *opt, struct azure_auth **
 
 	if (tenant && client && (secret || file)) {
 		if (!tenant_ok(tenant)) {
-			setmsg(msg, msgsz,
-			       "AZURE_TENANT_ID is not a tenant id or domain (letters, digits, '.', '-' only)");
+			fc_errf(msg, msgsz,
+				"AZURE_TENANT_ID is not a tenant id or domain (letters, digits, '.', '-' only)");
 			rc = FC_ERR_INVAL;
 			goto out;
 		}
@@ -260,9 +247,9 @@ fc_err azure_auth_new(const struct azure_auth_options *opt, struct azure_auth **
 	a = NULL;
 out:
 	if (rc == FC_ERR_NOMEM)
-		setmsg(msg, msgsz, "out of memory");
+		fc_errf(msg, msgsz, "out of memory");
 	else if (rc == FC_ERR_TOOBIG) {
-		setmsg(msg, msgsz, "Azure authority or IMDS URL too long");
+		fc_errf(msg, msgsz, "Azure authority or IMDS URL too long");
 		rc = FC_ERR_INVAL;
 	}
 	buf_release(&u);
@@ -314,8 +301,8 @@ static fc_err read_assertion(const struct azure_auth *a, struct buf *b, char *ms
 	fc_err rc = FC_OK;
 
 	if (!f) {
-		setmsg(msg, msgsz, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s", a->token_file,
-		       strerror(errno));
+		fc_errf(msg, msgsz, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s", a->token_file,
+			strerror(errno));
 		return FC_ERR_AUTH;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -328,8 +315,8 @@ static fc_err read_assertion(const struct azure_auth *a, struct buf *b, char *ms
 	fclose(f);
 	memset(chunk, 0, sizeof(chunk));
 	if (rc == FC_ERR_TOOBIG || rc == FC_ERR_IO) {
-		setmsg(msg, msgsz, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s", a->token_file,
-		       rc == FC_ERR_TOOBIG ? "larger than 64 KiB" : "read error");
+		fc_errf(msg, msgsz, "cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s", a->token_file,
+			rc == FC_ERR_TOOBIG ? "larger than 64 KiB" : "read error");
 		return FC_ERR_AUTH;
 	}
 	if (rc)
@@ -338,7 +325,7 @@ static fc_err read_assertion(const struct azure_auth *a, struct buf *b, char *ms
 			  b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
 		b->data[--b->len] = '\0';
 	if (!b->len) {
-		setmsg(msg, msgsz, "AZURE_FEDERATED_TOKEN_FILE %s is empty", a->token_file);
+		fc_errf(msg, msgsz, "AZURE_FEDERATED_TOKEN_FILE %s is empty", a->token_file);
 		return FC_ERR_AUTH;
 	}
 	return FC_OK;
@@ -376,7 +363,7 @@ static fc_err build_form(const struct azure_auth *a, struct buf *form, struct bu
 		rc = urlenc(form, assertion->data);
 out:
 	if (rc == FC_ERR_NOMEM || rc == FC_ERR_TOOBIG)
-		setmsg(msg, msgsz, "cannot build the token request: %s", fc_strerror(rc));
+		fc_errf(msg, msgsz, "cannot build the token request: %s", fc_strerror(rc));
 	return rc == FC_ERR_TOOBIG ? FC_ERR_AUTH : rc;
 }
 
@@ -466,11 +453,11 @@ static void error_message(const struct azure_auth *a, const struct http_response
 	}
 	hint = aadsts_hint(desc);
 	if (desc && dlen)
-		setmsg(msg, msgsz, "%s: %.*s%s%s", who, (int)dlen, desc, hint ? " - " : "",
-		       hint ? hint : "");
+		fc_errf(msg, msgsz, "%s: %.*s%s%s", who, (int)dlen, desc, hint ? " - " : "",
+			hint ? hint : "");
 	else
-		setmsg(msg, msgsz, "%s: HTTP %ld%s%s", who, resp->status, err ? " " : "",
-		       err ? err : "");
+		fc_errf(msg, msgsz, "%s: HTTP %ld%s%s", who, resp->status, err ? " " : "",
+			err ? err : "");
 	if (a->kind == AZURE_CRED_MANAGED_IDENTITY && !a->configured) {
 		size_t n = strlen(msg);
 
@@ -493,16 +480,16 @@ static void transport_message(const struct azure_auth *a, fc_err rc,
 		 resp->error);
 
 	if (a->kind != AZURE_CRED_MANAGED_IDENTITY)
-		setmsg(msg, msgsz, "cannot reach Azure AD at %s: %s", a->token_url, detail);
+		fc_errf(msg, msgsz, "cannot reach Azure AD at %s: %s", a->token_url, detail);
 	else if (!a->configured)
-		setmsg(msg, msgsz,
-		       "no Azure credential is configured (AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-		       "AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE) and managed identity is "
-		       "not available: IMDS at %s could not be reached: %s",
-		       a->imds_base, detail);
+		fc_errf(msg, msgsz,
+			"no Azure credential is configured (AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+			"AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE) and managed identity is "
+			"not available: IMDS at %s could not be reached: %s",
+			a->imds_base, detail);
 	else
-		setmsg(msg, msgsz, "managed identity: IMDS at %s could not be reached: %s",
-		       a->imds_base, detail);
+		fc_errf(msg, msgsz, "managed identity: IMDS at %s could not be reached: %s",
+			a->imds_base, detail);
 }
 
 /* One token request. On success *token (owned) and *lifetime_ms. */
@@ -564,8 +551,8 @@ static fc_err fetch(struct azure_auth *a, char **token, int64_t *lifetime_ms, ch
 	}
 	rc = json_parse(resp.body.data, resp.body.len, &root);
 	if (rc || json_get_str(root, "access_token", &tok) || !*tok) {
-		setmsg(msg, msgsz, "%s token response has no access_token",
-		       azure_auth_cred_name(a->kind));
+		fc_errf(msg, msgsz, "%s token response has no access_token",
+			azure_auth_cred_name(a->kind));
 		rc = FC_ERR_PARSE;
 		goto out;
 	}
@@ -602,7 +589,7 @@ out:
 	http_response_release(&resp);
 	buf_release_secret(&form);
 	if (rc == FC_ERR_NOMEM)
-		setmsg(msg, msgsz, "out of memory");
+		fc_errf(msg, msgsz, "out of memory");
 	if (rc && a->secret) {
 		struct buf enc;
 

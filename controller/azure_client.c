@@ -1502,11 +1502,25 @@ out:
 	return rc;
 }
 
+/* The catalog question for model m on an account of the given ARM kind. */
+static void model_query(const struct azure_client *ac, const struct spec_model *m,
+			const char *kind, int64_t now_s, struct azure_catalog_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->kind = kind;
+	q->format = m->model_format;
+	q->name = m->model_name;
+	q->version = m->model_version;
+	q->sku = m->sku;
+	q->now = now_s;
+	q->warning_s = ac->warning_ms / 1000;
+}
+
 static fc_err check_region(struct azure_client *ac, const struct spec_model *m,
 			   const struct spec_account *a, const struct account_verdict *av,
 			   int64_t now_s, struct model_verdict *out, long *retry)
 {
-	struct azure_catalog_query q = {0};
+	struct azure_catalog_query q;
 	struct azure_catalog_result r;
 	struct az_fail f;
 	struct buf msg;
@@ -1515,13 +1529,7 @@ static fc_err check_region(struct azure_client *ac, const struct spec_model *m,
 	fc_err rc;
 
 	buf_init(&msg, MODEL_MSG_MAX);
-	q.kind = av->kind;
-	q.format = m->model_format;
-	q.name = m->model_name;
-	q.version = m->model_version;
-	q.sku = m->sku;
-	q.now = now_s;
-	q.warning_s = ac->warning_ms / 1000;
+	model_query(ac, m, av->kind, now_s, &q);
 	rc = catalog_lookup(ac, a->subscription_id, av->region, &q, &r, &f);
 	if (rc)
 		goto out;
@@ -1581,7 +1589,7 @@ static fc_err check_consolidation(struct azure_client *ac, const struct spec_mod
 				  const struct spec_account *p, const struct account_verdict *pv,
 				  int64_t now_s, struct model_verdict *out)
 {
-	struct azure_catalog_query q = {0};
+	struct azure_catalog_query q;
 	struct azure_catalog_result r;
 	struct az_fail f;
 	char msg[MSG_MAX];
@@ -1590,13 +1598,7 @@ static fc_err check_consolidation(struct azure_client *ac, const struct spec_mod
 	if (!p || !pv || same_account(a, p) || !pv->region || !pv->kind || !p->subscription_id ||
 	    (av->region && strcmp(av->region, pv->region) == 0))
 		return FC_OK;
-	q.kind = pv->kind;
-	q.format = m->model_format;
-	q.name = m->model_name;
-	q.version = m->model_version;
-	q.sku = m->sku;
-	q.now = now_s;
-	q.warning_s = ac->warning_ms / 1000;
+	model_query(ac, m, pv->kind, now_s, &q);
 	rc = catalog_lookup(ac, p->subscription_id, pv->region, &q, &r, &f);
 	if (rc || f.reason || r.outcome != AZURE_CATALOG_AVAILABLE)
 		return rc; /* an Azure failure here only delays the hint */
@@ -1607,6 +1609,19 @@ static fc_err check_consolidation(struct azure_client *ac, const struct spec_mod
 		 p->meta.name ? p->meta.name : p->account_name);
 	out->consolidation = strdup(msg);
 	return out->consolidation ? FC_OK : FC_ERR_NOMEM;
+}
+
+/* The same Unknown region, deployment and deprecation checks: the model
+ * could not be looked at. */
+static fc_err all_unknown(struct model_verdict *out, const char *reason, const char *msg)
+{
+	fc_err rc = set_check(&out->region, COND_UNKNOWN, reason, msg);
+
+	if (!rc)
+		rc = set_check(&out->deployment, COND_UNKNOWN, reason, msg);
+	if (!rc)
+		rc = set_check(&out->deprecated, COND_UNKNOWN, reason, msg);
+	return rc;
 }
 
 fc_err azure_client_check_model(struct azure_client *ac, const struct spec_model *m,
@@ -1630,11 +1645,7 @@ fc_err azure_client_check_model(struct azure_client *ac, const struct spec_model
 	if (m->invalid || !m->model_name || !m->model_version || !m->sku || !m->deployment) {
 		const char *why = m->invalid ? m->invalid : "incomplete spec";
 
-		rc = set_check(&out->region, COND_UNKNOWN, AZURE_REASON_INVALID_SPEC, why);
-		if (!rc)
-			rc = set_check(&out->deployment, COND_UNKNOWN, AZURE_REASON_INVALID_SPEC, why);
-		if (!rc)
-			rc = set_check(&out->deprecated, COND_UNKNOWN, AZURE_REASON_INVALID_SPEC, why);
+		rc = all_unknown(out, AZURE_REASON_INVALID_SPEC, why);
 		goto out;
 	}
 	if (!av || !av->region || !av->kind) {
@@ -1644,11 +1655,7 @@ fc_err azure_client_check_model(struct azure_client *ac, const struct spec_model
 
 		snprintf(msg, sizeof(msg), "account %s: %s", a->meta.name ? a->meta.name : "",
 			 av && av->ready.message ? av->ready.message : "not checked yet");
-		rc = set_check(&out->region, COND_UNKNOWN, reason, msg);
-		if (!rc)
-			rc = set_check(&out->deployment, COND_UNKNOWN, reason, msg);
-		if (!rc)
-			rc = set_check(&out->deprecated, COND_UNKNOWN, reason, msg);
+		rc = all_unknown(out, reason, msg);
 		goto out;
 	}
 	rc = check_region(ac, m, a, av, now_s, out, &retry);

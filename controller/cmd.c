@@ -87,27 +87,13 @@ int cmd_verify(const struct config *cfg)
 			fprintf(stderr, "verify: cannot initialise libcurl\n");
 			goto out;
 		}
-		memset(&ao, 0, sizeof(ao));
-		ao.transport = t;
-		ao.authority_host = cfg->azure_authority_host;
-		ao.audience = cfg->azure_arm_audience;
-		ao.imds_endpoint = cfg->azure_imds_endpoint;
-		ao.ca_file = cfg->azure_ca_file;
+		controller_azure_options(cfg, t, &ao, &co);
 		err[0] = '\0';
 		if ((rc = azure_auth_new(&ao, &auth, err, sizeof(err)))) {
 			fprintf(stderr, "verify: Azure credentials: %s\n", *err ? err : fc_strerror(rc));
 			goto out;
 		}
-		memset(&co, 0, sizeof(co));
-		co.transport = t;
 		co.auth = auth;
-		co.arm_endpoint = cfg->azure_arm_endpoint;
-		co.catalog_ttl_ms = cfg->catalog_ttl_ms;
-		co.deployment_ttl_ms = cfg->deployment_ttl_ms;
-		co.suggest_regions = cfg->suggest_regions;
-		co.nsuggest_regions = cfg->nsuggest_regions;
-		co.retirement_warning_ms = cfg->retirement_warning_ms;
-		co.ca_file = cfg->azure_ca_file;
 		if (azure_client_new(&co, &ac)) {
 			fprintf(stderr, "verify: out of memory\n");
 			goto out;

@@ -839,6 +839,26 @@ static void azure_hook(void *ud, const char *call, long status, int64_t duration
 				  (double)duration_ms / 1000.0);
 }
 
+void controller_azure_options(const struct config *cfg, struct http_transport *t,
+			      struct azure_auth_options *ao, struct azure_client_options *co)
+{
+	memset(ao, 0, sizeof(*ao));
+	ao->transport = t;
+	ao->authority_host = cfg->azure_authority_host;
+	ao->audience = cfg->azure_arm_audience;
+	ao->imds_endpoint = cfg->azure_imds_endpoint;
+	ao->ca_file = cfg->azure_ca_file;
+	memset(co, 0, sizeof(*co));
+	co->transport = t;
+	co->arm_endpoint = cfg->azure_arm_endpoint;
+	co->catalog_ttl_ms = cfg->catalog_ttl_ms;
+	co->deployment_ttl_ms = cfg->deployment_ttl_ms;
+	co->suggest_regions = cfg->suggest_regions;
+	co->nsuggest_regions = cfg->nsuggest_regions;
+	co->retirement_warning_ms = cfg->retirement_warning_ms;
+	co->ca_file = cfg->azure_ca_file;
+}
+
 static fc_err setup_azure(struct controller *c)
 {
 	const struct config *cfg = c->cfg;
@@ -851,12 +871,7 @@ static fc_err setup_azure(struct controller *c)
 		log_info("Azure validation is off: nothing is asked of Azure; accounts need spec.endpoint", NULL);
 		return FC_OK;
 	}
-	memset(&ao, 0, sizeof(ao));
-	ao.transport = c->http;
-	ao.authority_host = cfg->azure_authority_host;
-	ao.audience = cfg->azure_arm_audience;
-	ao.imds_endpoint = cfg->azure_imds_endpoint;
-	ao.ca_file = cfg->azure_ca_file;
+	controller_azure_options(cfg, c->http, &ao, &co);
 	ao.on_request = azure_hook;
 	ao.hook_ud = c;
 	msg[0] = '\0';
@@ -867,16 +882,7 @@ static fc_err setup_azure(struct controller *c)
 	}
 	log_info("Azure credentials", "kind", azure_auth_cred_name(azure_auth_kind(c->auth)),
 		 "arm", cfg->azure_arm_endpoint, NULL);
-	memset(&co, 0, sizeof(co));
-	co.transport = c->http;
 	co.auth = c->auth;
-	co.arm_endpoint = cfg->azure_arm_endpoint;
-	co.catalog_ttl_ms = cfg->catalog_ttl_ms;
-	co.deployment_ttl_ms = cfg->deployment_ttl_ms;
-	co.suggest_regions = cfg->suggest_regions;
-	co.nsuggest_regions = cfg->nsuggest_regions;
-	co.retirement_warning_ms = cfg->retirement_warning_ms;
-	co.ca_file = cfg->azure_ca_file;
 	co.on_request = azure_hook;
 	co.hook_ud = c;
 	return azure_client_new(&co, &c->az);

@@ -11,6 +11,7 @@
 #ifndef FC_CONTROLLER_H
 #define FC_CONTROLLER_H
 
+#include "azure_client.h"
 #include "config.h"
 
 /* Runs until SIGINT/SIGTERM (exit code 0) or a fatal error (1: bad
@@ -18,5 +19,12 @@
  * in every thread before calling (controller_run waits for them with
  * sigwait). */
 int controller_run(const struct config *cfg);
+
+/* Fills ao and co (zeroed first) from cfg's Azure settings, both using
+ * transport t (borrowed, as are the strings taken from cfg: they must
+ * outlive the auth and client made from them). co->auth and the request
+ * hooks are left NULL for the caller to set. */
+void controller_azure_options(const struct config *cfg, struct http_transport *t,
+			      struct azure_auth_options *ao, struct azure_client_options *co);
 
 #endif /* FC_CONTROLLER_H */

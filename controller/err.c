@@ -78,6 +78,17 @@ int fc_err_is_transient(fc_err err)
 	}
 }
 
+void fc_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 void fc_bug(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

@@ -7,6 +7,8 @@
 #ifndef FC_ERR_H
 #define FC_ERR_H
 
+#include <stddef.h>
+
 typedef enum fc_err {
 	FC_OK = 0,
 	FC_ERR_NOMEM,       /* allocation failed */
@@ -42,6 +44,12 @@ fc_err fc_err_from_http(long status);
 /* True for errors that a later retry may cure (IO, TIMEOUT, THROTTLED,
  * UNAVAILABLE, CONFLICT, GONE, NOMEM). */
 int fc_err_is_transient(fc_err err);
+
+/* Formats a message into err (errlen bytes, always NUL-terminated, cut to
+ * fit), for functions that hand an explanation back beside their fc_err.
+ * A no-op when err is NULL or errlen is 0. */
+void fc_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* A broken invariant is a bug: log and abort (git's BUG()). */
 #define FC_BUG(...) fc_bug(__FILE__, __LINE__, __VA_ARGS__)

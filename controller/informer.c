@@ -729,24 +729,16 @@ fc_err informer_wait_synced(struct informer *inf, long timeout_ms)
 
 fc_err informer_get(struct informer *inf, const char *ns, const char *name, cJSON **out)
 {
-	char key[KEY_MAX];
-	struct entry *e;
+	const cJSON *obj;
 	fc_err rc;
 
 	*out = NULL;
-	rc = make_key(ns, name, key, sizeof(key));
+	rc = informer_get_ref(inf, ns, name, &obj);
 	if (rc)
-		return rc == FC_ERR_PARSE ? FC_ERR_INVAL : rc;
-	pthread_rwlock_rdlock(&inf->store_lock);
-	e = table_find(&inf->store, key);
-	if (!e) {
-		rc = FC_ERR_NOTFOUND;
-	} else {
-		*out = cJSON_Duplicate(e->obj, 1);
-		rc = *out ? FC_OK : FC_ERR_NOMEM;
-	}
-	pthread_rwlock_unlock(&inf->store_lock);
-	return rc;
+		return rc;
+	*out = cJSON_Duplicate(obj, 1);
+	frozen_unref(obj);
+	return *out ? FC_OK : FC_ERR_NOMEM;
 }
 
 fc_err informer_get_ref(struct informer *inf, const char *ns, const char *name, const cJSON **out)

@@ -184,6 +184,19 @@ static void status_from_response(struct kube_status *st, const struct http_respo
 	cJSON_Delete(root);
 }
 
+/* The error for resp's HTTP status: st gets the status code, and for an
+ * error status what status_from_response() reads from the body. */
+static fc_err status_check(struct kube_status *st, const struct http_response *resp)
+{
+	fc_err rc = fc_err_from_http(resp->status);
+
+	if (rc)
+		status_from_response(st, resp);
+	else if (st)
+		st->http_status = resp->status;
+	return rc;
+}
+
 /* ---- requests ---------------------------------------------------------- */
 
 struct call {
@@ -302,13 +315,9 @@ static fc_err call_json(struct kube_client *kc, const struct call *c, cJSON **ou
 	rc = perform(kc, c, &resp, st);
 	if (rc)
 		goto out;
-	rc = fc_err_from_http(resp.status);
-	if (rc) {
-		status_from_response(st, &resp);
+	rc = status_check(st, &resp);
+	if (rc)
 		goto out;
-	}
-	if (st)
-		st->http_status = resp.status;
 	if (out && resp.body.len) {
 		rc = json_parse(resp.body.data, resp.body.len, out);
 		if (rc && st)
@@ -735,13 +744,9 @@ fc_err kube_watch(struct kube_client *kc, const char *path, const char *resource
 		}
 		goto out;
 	}
-	rc = fc_err_from_http(resp.status);
-	if (rc) {
-		status_from_response(st, &resp);
+	rc = status_check(st, &resp);
+	if (rc)
 		goto out;
-	}
-	if (st)
-		st->http_status = resp.status;
 	rc = kube_watch_parser_finish(&p);
 	if (rc && st) {
 		snprintf(st->message, sizeof(st->message), "%s", p.err_message);

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,20 +37,6 @@ static void free_secret(char *s)
 void kube_config_token_free(char *token)
 {
 	free_secret(token);
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static time_t mono_s(void)
@@ -344,7 +329,7 @@ static fc_err pem_field(yaml_document_t *d, yaml_node_t *m, const char *field, c
 		}
 		if (rc) {
 			if (rc == FC_ERR_PARSE)
-				seterr(err, errlen, "%s %s: %s is not base64-encoded PEM", what, owner, key);
+				fc_errf(err, errlen, "%s %s: %s is not base64-encoded PEM", what, owner, key);
 			return rc;
 		}
 		*pem = decoded;
@@ -354,7 +339,7 @@ static fc_err pem_field(yaml_document_t *d, yaml_node_t *m, const char *field, c
 	if (v) {
 		rc = resolve_path(base_dir, v, &path);
 		if (rc) {
-			seterr(err, errlen, "%s %s: %s: path too long", what, owner, field);
+			fc_errf(err, errlen, "%s %s: %s: path too long", what, owner, field);
 			return rc;
 		}
 		*file = path;
@@ -370,33 +355,33 @@ static fc_err parse_cluster(yaml_document_t *d, yaml_node_t *c, const char *name
 	fc_err rc;
 
 	if (!c || c->type != YAML_MAPPING_NODE) {
-		seterr(err, errlen, "cluster %s has no cluster section", name);
+		fc_errf(err, errlen, "cluster %s has no cluster section", name);
 		return FC_ERR_INVAL;
 	}
 	server = map_str(d, c, "server", NULL);
 	if (!server || !*server) {
-		seterr(err, errlen, "cluster %s has no server", name);
+		fc_errf(err, errlen, "cluster %s has no server", name);
 		return FC_ERR_INVAL;
 	}
 	if (strncmp(server, "https://", 8) && strncmp(server, "http://", 7)) {
-		seterr(err, errlen, "cluster %s: server %s is not an http(s) URL", name, server);
+		fc_errf(err, errlen, "cluster %s: server %s is not an http(s) URL", name, server);
 		return FC_ERR_INVAL;
 	}
 	if (map_str(d, c, "proxy-url", NULL)) {
-		seterr(err, errlen, "cluster %s uses proxy-url, which foundry-controller does not support",
-		       name);
+		fc_errf(err, errlen, "cluster %s uses proxy-url, which foundry-controller does not support",
+			name);
 		return FC_ERR_UNSUPPORTED;
 	}
 	if (map_str(d, c, "tls-server-name", NULL)) {
-		seterr(err, errlen,
-		       "cluster %s uses tls-server-name, which foundry-controller does not support", name);
+		fc_errf(err, errlen,
+			"cluster %s uses tls-server-name, which foundry-controller does not support", name);
 		return FC_ERR_UNSUPPORTED;
 	}
 	n = strlen(server);
 	while (n > 0 && server[n - 1] == '/')
 		n--;
 	if (n <= strlen(server[4] == 's' ? "https://" : "http://")) {
-		seterr(err, errlen, "cluster %s: server %s has no host", name, server);
+		fc_errf(err, errlen, "cluster %s: server %s has no host", name, server);
 		return FC_ERR_INVAL;
 	}
 	out->server = strndup(server, n);
@@ -418,30 +403,30 @@ static fc_err parse_user(yaml_document_t *d, yaml_node_t *u, const char *name, c
 	if (!u)
 		return FC_OK; /* "user: {}" or null: anonymous */
 	if (u->type != YAML_MAPPING_NODE) {
-		seterr(err, errlen, "user %s is not a mapping", name);
+		fc_errf(err, errlen, "user %s is not a mapping", name);
 		return FC_ERR_PARSE;
 	}
 	if (map_get(d, u, "exec")) {
-		seterr(err, errlen,
-		       "user %s uses an exec credential plugin, which foundry-controller does not "
-		       "support; use a token or client certificate", name);
+		fc_errf(err, errlen,
+			"user %s uses an exec credential plugin, which foundry-controller does not "
+			"support; use a token or client certificate", name);
 		return FC_ERR_UNSUPPORTED;
 	}
 	if (map_get(d, u, "auth-provider")) {
-		seterr(err, errlen,
-		       "user %s uses an auth-provider plugin, which foundry-controller does not "
-		       "support; use a token or client certificate", name);
+		fc_errf(err, errlen,
+			"user %s uses an auth-provider plugin, which foundry-controller does not "
+			"support; use a token or client certificate", name);
 		return FC_ERR_UNSUPPORTED;
 	}
 	if (map_str(d, u, "username", NULL) || map_str(d, u, "password", NULL)) {
-		seterr(err, errlen,
-		       "user %s uses basic authentication, which foundry-controller does not "
-		       "support; use a token or client certificate", name);
+		fc_errf(err, errlen,
+			"user %s uses basic authentication, which foundry-controller does not "
+			"support; use a token or client certificate", name);
 		return FC_ERR_UNSUPPORTED;
 	}
 	if (map_get(d, u, "as") || map_get(d, u, "as-groups") || map_get(d, u, "as-uid")) {
-		seterr(err, errlen,
-		       "user %s uses impersonation, which foundry-controller does not support", name);
+		fc_errf(err, errlen,
+			"user %s uses impersonation, which foundry-controller does not support", name);
 		return FC_ERR_UNSUPPORTED;
 	}
 	v = map_str(d, u, "token", &len);
@@ -454,7 +439,7 @@ static fc_err parse_user(yaml_document_t *d, yaml_node_t *u, const char *name, c
 	if (v && *v) {
 		rc = resolve_path(base_dir, v, &out->token_file);
 		if (rc) {
-			seterr(err, errlen, "user %s: tokenFile path too long", name);
+			fc_errf(err, errlen, "user %s: tokenFile path too long", name);
 			return rc;
 		}
 	}
@@ -467,8 +452,8 @@ static fc_err parse_user(yaml_document_t *d, yaml_node_t *u, const char *name, c
 	if (rc)
 		return rc;
 	if ((out->tls.cert_pem || out->tls.cert_file) != (out->tls.key_pem || out->tls.key_file)) {
-		seterr(err, errlen, "user %s: client-certificate and client-key must be given together",
-		       name);
+		fc_errf(err, errlen, "user %s: client-certificate and client-key must be given together",
+			name);
 		return FC_ERR_INVAL;
 	}
 	return FC_OK;
@@ -484,26 +469,26 @@ static fc_err parse_doc(yaml_document_t *d, const char *base_dir, const char *la
 	fc_err rc;
 
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		seterr(err, errlen, "%s is not a YAML mapping", label);
+		fc_errf(err, errlen, "%s is not a YAML mapping", label);
 		return FC_ERR_PARSE;
 	}
 	cur = map_str(d, root, "current-context", NULL);
 	if (!cur || !*cur) {
-		seterr(err, errlen, "%s has no current-context", label);
+		fc_errf(err, errlen, "%s has no current-context", label);
 		return FC_ERR_INVAL;
 	}
 	if (named_entry(d, root, "contexts", cur, "context", &ctx) || !ctx ||
 	    ctx->type != YAML_MAPPING_NODE) {
-		seterr(err, errlen, "%s: context %s not found", label, cur);
+		fc_errf(err, errlen, "%s: context %s not found", label, cur);
 		return FC_ERR_INVAL;
 	}
 	cluster = map_str(d, ctx, "cluster", NULL);
 	if (!cluster || !*cluster) {
-		seterr(err, errlen, "%s: context %s names no cluster", label, cur);
+		fc_errf(err, errlen, "%s: context %s names no cluster", label, cur);
 		return FC_ERR_INVAL;
 	}
 	if (named_entry(d, root, "clusters", cluster, "cluster", &cl)) {
-		seterr(err, errlen, "%s: cluster %s (of context %s) not found", label, cluster, cur);
+		fc_errf(err, errlen, "%s: cluster %s (of context %s) not found", label, cluster, cur);
 		return FC_ERR_INVAL;
 	}
 	rc = parse_cluster(d, cl, cluster, base_dir, out, err, errlen);
@@ -512,7 +497,7 @@ static fc_err parse_doc(yaml_document_t *d, const char *base_dir, const char *la
 	user = map_str(d, ctx, "user", NULL);
 	if (user && *user) {
 		if (named_entry(d, root, "users", user, "user", &us)) {
-			seterr(err, errlen, "%s: user %s (of context %s) not found", label, user, cur);
+			fc_errf(err, errlen, "%s: user %s (of context %s) not found", label, user, cur);
 			return FC_ERR_INVAL;
 		}
 		rc = parse_user(d, us, user, base_dir, out, err, errlen);
@@ -538,7 +523,7 @@ static fc_err parse_labelled(const char *yaml, size_t len, const char *base_dir,
 
 	kube_config_init(out);
 	if (len > KUBE_CONFIG_MAX) {
-		seterr(err, errlen, "%s is larger than %u bytes", label, KUBE_CONFIG_MAX);
+		fc_errf(err, errlen, "%s is larger than %u bytes", label, KUBE_CONFIG_MAX);
 		rc = FC_ERR_TOOBIG;
 		goto out;
 	}
@@ -554,9 +539,9 @@ static fc_err parse_labelled(const char *yaml, size_t len, const char *base_dir,
 		if (parser.error == YAML_MEMORY_ERROR || parser.error == YAML_NO_ERROR) {
 			rc = FC_ERR_NOMEM;
 		} else {
-			seterr(err, errlen, "%s: invalid YAML at line %zu: %s", label,
-			       parser.problem_mark.line + 1,
-			       parser.problem ? parser.problem : "syntax error");
+			fc_errf(err, errlen, "%s: invalid YAML at line %zu: %s", label,
+				parser.problem_mark.line + 1,
+				parser.problem ? parser.problem : "syntax error");
 			rc = FC_ERR_PARSE;
 		}
 		goto out;
@@ -574,7 +559,7 @@ out:
 	}
 	if (rc) {
 		if (rc == FC_ERR_NOMEM)
-			seterr(err, errlen, "%s: out of memory", label);
+			fc_errf(err, errlen, "%s: out of memory", label);
 		kube_config_release(out);
 	}
 	return rc;
@@ -599,13 +584,13 @@ static fc_err load_file(const char *path, struct kube_config *out, char *err, si
 	rc = read_file(path, KUBE_CONFIG_MAX, &b);
 	if (rc) {
 		if (rc == FC_ERR_NOTFOUND)
-			seterr(err, errlen, "%s: no such file", label);
+			fc_errf(err, errlen, "%s: no such file", label);
 		else if (rc == FC_ERR_TOOBIG)
-			seterr(err, errlen, "%s is larger than %u bytes", label, KUBE_CONFIG_MAX);
+			fc_errf(err, errlen, "%s is larger than %u bytes", label, KUBE_CONFIG_MAX);
 		else if (rc == FC_ERR_NOMEM)
-			seterr(err, errlen, "%s: out of memory", label);
+			fc_errf(err, errlen, "%s: out of memory", label);
 		else
-			seterr(err, errlen, "%s: cannot read it", label);
+			fc_errf(err, errlen, "%s: cannot read it", label);
 		goto out;
 	}
 	dir = strdup(path);
@@ -646,9 +631,9 @@ fc_err kube_config_in_cluster(const char *sa_dir, struct kube_config *out, char 
 	if (!sa_dir || !*sa_dir)
 		sa_dir = KUBE_CONFIG_SA_DIR;
 	if (!host || !*host || !port || !*port) {
-		seterr(err, errlen,
-		       "no kubeconfig (--kubeconfig or KUBECONFIG) and not running in a cluster "
-		       "(KUBERNETES_SERVICE_HOST/PORT unset)");
+		fc_errf(err, errlen,
+			"no kubeconfig (--kubeconfig or KUBECONFIG) and not running in a cluster "
+			"(KUBERNETES_SERVICE_HOST/PORT unset)");
 		rc = FC_ERR_NOTFOUND;
 		goto out;
 	}
@@ -667,8 +652,8 @@ fc_err kube_config_in_cluster(const char *sa_dir, struct kube_config *out, char 
 	if (access(path, R_OK)) {
 		int e = errno;
 
-		seterr(err, errlen, "in-cluster: cannot read service account token %s: %s", path,
-		       strerror(e));
+		fc_errf(err, errlen, "in-cluster: cannot read service account token %s: %s", path,
+			strerror(e));
 		rc = e == ENOENT ? FC_ERR_NOTFOUND : FC_ERR_IO;
 		goto out;
 	}
@@ -677,8 +662,8 @@ fc_err kube_config_in_cluster(const char *sa_dir, struct kube_config *out, char 
 	if (access(path, R_OK)) {
 		int e = errno;
 
-		seterr(err, errlen, "in-cluster: cannot read service account CA %s: %s", path,
-		       strerror(e));
+		fc_errf(err, errlen, "in-cluster: cannot read service account CA %s: %s", path,
+			strerror(e));
 		rc = e == ENOENT ? FC_ERR_NOTFOUND : FC_ERR_IO;
 		goto out;
 	}
@@ -720,7 +705,7 @@ fc_err kube_config_load(const char *path, struct kube_config *out, char *err, si
 
 		if (n > 0) {
 			if (n >= sizeof(first)) {
-				seterr(err, errlen, "KUBECONFIG: path too long");
+				fc_errf(err, errlen, "KUBECONFIG: path too long");
 				memset(out, 0, sizeof(*out));
 				return FC_ERR_TOOBIG;
 			}

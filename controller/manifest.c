@@ -20,22 +20,9 @@
 /* Most entries read from one directory. */
 #define DIR_MAX_ENTRIES 100000u
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static fc_err nomem(char *err, size_t errlen)
 {
-	errf(err, errlen, "out of memory");
+	fc_errf(err, errlen, "out of memory");
 	return FC_ERR_NOMEM;
 }
 
@@ -265,7 +252,7 @@ static fc_err at(struct parse *p, const yaml_mark_t *m, fc_err rc, const char *f
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	errf(p->err, p->errlen, "%s:%zu:%zu: %s", p->name, m->line + 1, m->column + 1, what);
+	fc_errf(p->err, p->errlen, "%s:%zu:%zu: %s", p->name, m->line + 1, m->column + 1, what);
 	return rc;
 }
 
@@ -678,8 +665,8 @@ static fc_err push_doc(struct parse *p, cJSON *obj, int line)
 
 	if (s->ndocs >= MANIFEST_MAX_DOCS) {
 		cJSON_Delete(obj);
-		errf(p->err, p->errlen, "%s:%d: more than %u objects in all the manifests", p->name,
-		     line, MANIFEST_MAX_DOCS);
+		fc_errf(p->err, p->errlen, "%s:%d: more than %u objects in all the manifests", p->name,
+			line, MANIFEST_MAX_DOCS);
 		return FC_ERR_TOOBIG;
 	}
 	if (s->ndocs == s->cap) {
@@ -804,21 +791,21 @@ static fc_err parser_error(struct parse *p, const yaml_parser_t *y)
 			}
 		}
 		if (y->problem_value != -1)
-			errf(p->err, p->errlen, "%s:%zu:%zu: %s (byte 0x%02x)", p->name, line, col,
-			     y->problem ? y->problem : "unreadable input", (unsigned)y->problem_value);
+			fc_errf(p->err, p->errlen, "%s:%zu:%zu: %s (byte 0x%02x)", p->name, line, col,
+				y->problem ? y->problem : "unreadable input", (unsigned)y->problem_value);
 		else
-			errf(p->err, p->errlen, "%s:%zu:%zu: %s", p->name, line, col,
-			     y->problem ? y->problem : "unreadable input");
+			fc_errf(p->err, p->errlen, "%s:%zu:%zu: %s", p->name, line, col,
+				y->problem ? y->problem : "unreadable input");
 		return FC_ERR_PARSE;
 	default:
 		if (y->context)
-			errf(p->err, p->errlen, "%s:%zu:%zu: %s (%s at line %zu)", p->name,
-			     y->problem_mark.line + 1, y->problem_mark.column + 1,
-			     y->problem ? y->problem : "malformed YAML", y->context,
-			     y->context_mark.line + 1);
+			fc_errf(p->err, p->errlen, "%s:%zu:%zu: %s (%s at line %zu)", p->name,
+				y->problem_mark.line + 1, y->problem_mark.column + 1,
+				y->problem ? y->problem : "malformed YAML", y->context,
+				y->context_mark.line + 1);
 		else
-			errf(p->err, p->errlen, "%s:%zu:%zu: %s", p->name, y->problem_mark.line + 1,
-			     y->problem_mark.column + 1, y->problem ? y->problem : "malformed YAML");
+			fc_errf(p->err, p->errlen, "%s:%zu:%zu: %s", p->name, y->problem_mark.line + 1,
+				y->problem_mark.column + 1, y->problem ? y->problem : "malformed YAML");
 		return FC_ERR_PARSE;
 	}
 }
@@ -875,7 +862,7 @@ fc_err manifest_parse(struct manifest_set *s, const char *name, const char *data
 	fc_err rc;
 
 	if (len > MANIFEST_MAX_FILE) {
-		errf(err, errlen, "%s: larger than %u MiB", name, MANIFEST_MAX_FILE >> 20);
+		fc_errf(err, errlen, "%s: larger than %u MiB", name, MANIFEST_MAX_FILE >> 20);
 		return FC_ERR_TOOBIG;
 	}
 	rc = prescan(&p);
@@ -929,14 +916,14 @@ static fc_err read_fd(int fd, const char *name, struct buf *b, char *err, size_t
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			errf(err, errlen, "%s: %s", name, strerror(errno));
+			fc_errf(err, errlen, "%s: %s", name, strerror(errno));
 			return FC_ERR_IO;
 		}
 		if (n == 0)
 			return FC_OK;
 		rc = buf_append(b, chunk, (size_t)n);
 		if (rc == FC_ERR_TOOBIG) {
-			errf(err, errlen, "%s: larger than %u MiB", name, MANIFEST_MAX_FILE >> 20);
+			fc_errf(err, errlen, "%s: larger than %u MiB", name, MANIFEST_MAX_FILE >> 20);
 			return rc;
 		}
 		if (rc)
@@ -953,19 +940,19 @@ static fc_err load_file(struct manifest_set *s, const char *path, char *err, siz
 
 	buf_init(&b, MANIFEST_MAX_FILE);
 	if (s->nfiles >= MANIFEST_MAX_FILES) {
-		errf(err, errlen, "%s: more than %u files", path, MANIFEST_MAX_FILES);
+		fc_errf(err, errlen, "%s: more than %u files", path, MANIFEST_MAX_FILES);
 		return FC_ERR_TOOBIG;
 	}
 	s->nfiles++;
 	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+		fc_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return FC_ERR_IO;
 	}
 	if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (uintmax_t)st.st_size > MANIFEST_MAX_FILE) {
-		errf(err, errlen, "%s: larger than %u MiB (%jd bytes)", path, MANIFEST_MAX_FILE >> 20,
-		     (intmax_t)st.st_size);
+		fc_errf(err, errlen, "%s: larger than %u MiB (%jd bytes)", path, MANIFEST_MAX_FILE >> 20,
+			(intmax_t)st.st_size);
 		rc = FC_ERR_TOOBIG;
 		goto out;
 	}
@@ -1008,14 +995,14 @@ static fc_err load_dir(struct manifest_set *s, const char *path, int depth, char
 	buf_init(&full, 4096);
 	d = opendir(path);
 	if (!d) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+		fc_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return FC_ERR_IO;
 	}
 	while ((errno = 0, de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		if (n >= DIR_MAX_ENTRIES) {
-			errf(err, errlen, "%s: more than %u entries", path, DIR_MAX_ENTRIES);
+			fc_errf(err, errlen, "%s: more than %u entries", path, DIR_MAX_ENTRIES);
 			rc = FC_ERR_TOOBIG;
 			goto out;
 		}
@@ -1037,7 +1024,7 @@ static fc_err load_dir(struct manifest_set *s, const char *path, int depth, char
 		n++;
 	}
 	if (errno) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+		fc_errf(err, errlen, "%s: %s", path, strerror(errno));
 		rc = FC_ERR_IO;
 		goto out;
 	}
@@ -1054,17 +1041,17 @@ static fc_err load_dir(struct manifest_set *s, const char *path, int depth, char
 		if (!rc)
 			rc = buf_append_str(&full, names[i]);
 		if (rc) {
-			errf(err, errlen, "%s/%s: path too long", path, names[i]);
+			fc_errf(err, errlen, "%s/%s: path too long", path, names[i]);
 			rc = rc == FC_ERR_NOMEM ? FC_ERR_NOMEM : FC_ERR_TOOBIG;
 			break;
 		}
 		if (stat(full.data, &st) != 0) {
-			errf(err, errlen, "%s: %s", full.data, strerror(errno));
+			fc_errf(err, errlen, "%s: %s", full.data, strerror(errno));
 			rc = FC_ERR_IO;
 		} else if (S_ISDIR(st.st_mode)) {
 			if (depth + 1 > MANIFEST_MAX_DIR_DEPTH) {
-				errf(err, errlen, "%s: directories nested deeper than %d levels "
-				     "(a symbolic link loop?)", full.data, MANIFEST_MAX_DIR_DEPTH);
+				fc_errf(err, errlen, "%s: directories nested deeper than %d levels "
+					"(a symbolic link loop?)", full.data, MANIFEST_MAX_DIR_DEPTH);
 				rc = FC_ERR_TOOBIG;
 			} else {
 				rc = load_dir(s, full.data, depth + 1, err, errlen);
@@ -1088,7 +1075,7 @@ fc_err manifest_load_path(struct manifest_set *s, const char *path, char *err, s
 
 	if (strcmp(path, "-") != 0) {
 		if (stat(path, &st) != 0) {
-			errf(err, errlen, "%s: %s", path, strerror(errno));
+			fc_errf(err, errlen, "%s: %s", path, strerror(errno));
 			return FC_ERR_IO;
 		}
 		if (S_ISDIR(st.st_mode))

@@ -138,27 +138,52 @@ static int valid_utf8(const unsigned char *s, size_t len)
 
 /* ---- lookup ---- */
 
-static struct family *find_family(struct metrics *m, const char *name, size_t *pos)
+/* Binary search over n sorted entries; cmp(key, i) compares the key sought
+ * with entry i. Returns 1 with *pos at the match, or 0 with *pos where the
+ * key would be inserted. */
+static int sorted_find(size_t n, int (*cmp)(const void *key, size_t i), const void *key,
+		       size_t *pos)
 {
-	size_t lo = 0, hi = m->nfam;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, m->fam[mid]->name);
+		int c = cmp(key, mid);
 
 		if (c == 0) {
-			if (pos)
-				*pos = mid;
-			return m->fam[mid];
+			*pos = mid;
+			return 1;
 		}
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
+	*pos = lo;
+	return 0;
+}
+
+struct family_key {
+	const struct metrics *m;
+	const char *name;
+};
+
+static int cmp_family(const void *key, size_t i)
+{
+	const struct family_key *k = key;
+
+	return strcmp(k->name, k->m->fam[i]->name);
+}
+
+static struct family *find_family(struct metrics *m, const char *name, size_t *pos)
+{
+	const struct family_key k = { m, name };
+	size_t at;
+	int found = sorted_find(m->nfam, cmp_family, &k, &at);
+
 	if (pos)
-		*pos = lo;
-	return NULL;
+		*pos = at;
+	return found ? m->fam[at] : NULL;
 }
 
 /* Compares label values with a series key (both in declaration order). */
@@ -176,27 +201,27 @@ static int cmp_values(const struct family *f, const char *const *vals, const cha
 	return 0;
 }
 
+struct series_ref {
+	const struct family *f;
+	const char *const *vals;
+};
+
+static int cmp_series(const void *key, size_t i)
+{
+	const struct series_ref *k = key;
+
+	return cmp_values(k->f, k->vals, series_key(k->f, k->f->series[i]));
+}
+
 static struct series *find_series(struct family *f, const char *const *vals, size_t *pos)
 {
-	size_t lo = 0, hi = f->nseries;
+	const struct series_ref k = { f, vals };
+	size_t at;
+	int found = sorted_find(f->nseries, cmp_series, &k, &at);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_values(f, vals, series_key(f, f->series[mid]));
-
-		if (c == 0) {
-			if (pos)
-				*pos = mid;
-			return f->series[mid];
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
 	if (pos)
-		*pos = lo;
-	return NULL;
+		*pos = at;
+	return found ? f->series[at] : NULL;
 }
 
 static fc_err check_values(const struct family *f, const char *const *vals, size_t *keylen)
@@ -598,25 +623,36 @@ static void series_zero(const struct family *f, struct series *s)
 	memset(s->bucket, 0, nb * sizeof(uint64_t));
 }
 
+/* The family called name and its series for vals, both existing, with the
+ * series' position in *pos (pos may be NULL); m->lock held. NOTFOUND when
+ * either is absent, INVAL or TOOBIG for unusable vals (check_values). */
+static fc_err find_existing(struct metrics *m, const char *name, const char *const *vals,
+			    struct family **f, struct series **s, size_t *pos)
+{
+	size_t keylen;
+	fc_err rc;
+
+	*f = find_family(m, name, NULL);
+	if (!*f)
+		return FC_ERR_NOTFOUND;
+	rc = check_values(*f, vals, &keylen);
+	if (rc)
+		return rc;
+	*s = find_series(*f, vals, pos);
+	return *s ? FC_OK : FC_ERR_NOTFOUND;
+}
+
 fc_err metrics_delete(struct metrics *m, const char *name,
 		      const char *const *label_values)
 {
 	struct family *f;
 	struct series *s;
-	size_t pos, keylen;
+	size_t pos;
 	fc_err rc;
 
 	pthread_mutex_lock(&m->lock);
-	rc = FC_ERR_NOTFOUND;
-	f = find_family(m, name, NULL);
-	if (!f)
-		goto out;
-	rc = check_values(f, label_values, &keylen);
+	rc = find_existing(m, name, label_values, &f, &s, &pos);
 	if (rc)
-		goto out;
-	rc = FC_ERR_NOTFOUND;
-	s = find_series(f, label_values, &pos);
-	if (!s)
 		goto out;
 	if (f->nlabels == 0) {
 		series_zero(f, s);
@@ -664,20 +700,11 @@ fc_err metrics_get(struct metrics *m, const char *name,
 {
 	struct family *f;
 	struct series *s;
-	size_t keylen;
 	fc_err rc;
 
 	pthread_mutex_lock(&m->lock);
-	rc = FC_ERR_NOTFOUND;
-	f = find_family(m, name, NULL);
-	if (!f)
-		goto out;
-	rc = check_values(f, label_values, &keylen);
+	rc = find_existing(m, name, label_values, &f, &s, NULL);
 	if (rc)
-		goto out;
-	rc = FC_ERR_NOTFOUND;
-	s = find_series(f, label_values, NULL);
-	if (!s)
 		goto out;
 	*out = f->type == METRICS_HISTOGRAM ? (double)s->count : s->value;
 	rc = FC_OK;

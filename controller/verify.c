@@ -16,19 +16,6 @@
  * an account has none yet: that pass only looks at who claims which key. */
 #define PLACEHOLDER_ENDPOINT "https://verify.invalid/"
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* strdup that maps NULL to NULL; *ok cleared on allocation failure. */
 static char *dup_or_null(const char *s, int *ok)
 {
@@ -509,8 +496,8 @@ static fc_err preflight(struct vctx *c)
 	if (rc == FC_ERR_NOMEM)
 		return rc;
 	if (rc) {
-		errf(c->err, c->errlen, "cannot get an Azure token with the %s credential: %s",
-		     azure_auth_cred_name(azure_auth_kind(c->opt->auth)), *msg ? msg : fc_strerror(rc));
+		fc_errf(c->err, c->errlen, "cannot get an Azure token with the %s credential: %s",
+			azure_auth_cred_name(azure_auth_kind(c->opt->auth)), *msg ? msg : fc_strerror(rc));
 		return FC_ERR_AUTH;
 	}
 	c->authed = 1;
@@ -805,7 +792,7 @@ out:
 	objs_release(&c.o);
 	if (rc) {
 		if (rc == FC_ERR_NOMEM)
-			errf(err, errlen, "out of memory");
+			fc_errf(err, errlen, "out of memory");
 		verify_result_release(out);
 	}
 	return rc;
@@ -1050,8 +1037,8 @@ static fc_err render_target(const struct objs *o, const struct target *t, const 
 		goto out;
 	rc = configmap_apply_body(t->ns, t->cm, out.data, out.ndata, out.hash, &body);
 	if (rc == FC_ERR_TOOBIG)
-		errf(err, errlen, "ConfigMap %s/%s would exceed the API server's 1 MiB limit", t->ns,
-		     t->cm);
+		fc_errf(err, errlen, "ConfigMap %s/%s would exceed the API server's 1 MiB limit", t->ns,
+			t->cm);
 	if (rc)
 		goto out;
 	/* our own JSON: cJSON fails it only for want of memory */
@@ -1063,7 +1050,7 @@ static fc_err render_target(const struct objs *o, const struct target *t, const 
 	if (!rc)
 		rc = manifest_emit_yaml(cm, yaml);
 	if (rc == FC_ERR_TOOBIG)
-		errf(err, errlen, "the rendered ConfigMaps exceed %u MiB", VERIFY_MAX_OUTPUT >> 20);
+		fc_errf(err, errlen, "the rendered ConfigMaps exceed %u MiB", VERIFY_MAX_OUTPUT >> 20);
 	if (!rc)
 		res->nconfigmaps++;
 out:
@@ -1148,7 +1135,7 @@ out_nobjs:
 	buf_release(&yaml);
 	if (rc) {
 		if (rc == FC_ERR_NOMEM)
-			errf(err, errlen, "out of memory");
+			fc_errf(err, errlen, "out of memory");
 		verify_render_result_release(res);
 	}
 	return rc;
