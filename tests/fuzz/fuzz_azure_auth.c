@@ -14,41 +14,9 @@
 #include <string.h>
 
 #include "azure_auth.h"
+#include "azure_fake.h"
 #include "fuzz.h"
 #include "http_fake.h"
-
-#define SECRET "fz-Secr3t~v/+=&%"
-#define SECRET_ENC "fz-Secr3t~v%2F%2B%3D%26%25"
-
-static int64_t clock_ms;
-
-static int64_t fake_clock(void *ud)
-{
-	(void)ud;
-	return clock_ms;
-}
-
-static char *env_secret(const char *name)
-{
-	if (!strcmp(name, "AZURE_TENANT_ID"))
-		return (char *)"tenant-1";
-	if (!strcmp(name, "AZURE_CLIENT_ID"))
-		return (char *)"client-1";
-	if (!strcmp(name, "AZURE_CLIENT_SECRET"))
-		return (char *)SECRET;
-	return NULL;
-}
-
-static char *env_mi(const char *name)
-{
-	return !strcmp(name, "AZURE_CLIENT_ID") ? (char *)"client-1" : NULL;
-}
-
-static char *env_none(const char *name)
-{
-	(void)name;
-	return NULL;
-}
 
 static void ask(struct azure_auth *a)
 {
@@ -69,8 +37,8 @@ static void ask(struct azure_auth *a)
 			   rc == FC_ERR_IO || rc == FC_ERR_TIMEOUT || rc == FC_ERR_TLS ||
 			   rc == FC_ERR_PARSE || rc == FC_ERR_TOOBIG);
 		if (azure_auth_kind(a) == AZURE_CRED_CLIENT_SECRET) {
-			FUZZ_CHECK(!strstr(msg, SECRET));
-			FUZZ_CHECK(!strstr(msg, SECRET_ENC));
+			FUZZ_CHECK(!strstr(msg, AZURE_FAKE_SECRET));
+			FUZZ_CHECK(!strstr(msg, AZURE_FAKE_SECRET_ENC));
 		}
 	}
 	azure_auth_token_free(rc ? NULL : tok);
@@ -81,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const prefixes[] = {"https://login.test/tenant-1/oauth2/v2.0/token",
 					       "http://imds.test/metadata/identity/oauth2/token?",
 					       NULL};
-	static const azure_auth_getenv_fn envs[3] = {env_secret, env_mi, env_none};
+	static const azure_auth_getenv_fn envs[3] = {azure_fake_env_secret, azure_fake_env_mi,
+						     azure_fake_env_none};
 	struct fuzz_seg segs[FUZZ_HTTP_MAX_SEGS];
 	struct azure_auth_options ao = {0};
 	struct azure_auth *a = NULL;
@@ -94,21 +63,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	nsegs = fuzz_split(data + 1, size - 1, segs, FUZZ_HTTP_MAX_SEGS);
 	fuzz_http_init(&fh, segs, nsegs, prefixes);
-	clock_ms = 1767225600000; /* 2026-01-01 */
+	azure_fake_clock_ms = 1767225600000; /* 2026-01-01 */
 	ao.transport = &fh.ft.t;
 	ao.authority_host = "https://login.test/";
 	ao.imds_endpoint = "http://imds.test/";
 	ao.getenv_fn = envs[data[0] % 3];
-	ao.now_ms = fake_clock;
+	ao.now_ms = azure_fake_clock;
 	FUZZ_CHECK(azure_auth_new(&ao, &a, msg, sizeof(msg)) == FC_OK);
 	ask(a);
-	clock_ms += 1000;
+	azure_fake_clock_ms += 1000;
 	ask(a);
-	clock_ms += 2 * 3600 * 1000;
+	azure_fake_clock_ms += 2 * 3600 * 1000;
 	ask(a);
 	azure_auth_invalidate(a);
 	ask(a);
-	clock_ms += 400LL * 86400 * 1000;
+	azure_fake_clock_ms += 400LL * 86400 * 1000;
 	ask(a);
 	azure_auth_free(a);
 	fuzz_http_release(&fh);

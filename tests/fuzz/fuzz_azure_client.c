@@ -21,45 +21,13 @@
 
 #include "azure_auth.h"
 #include "azure_client.h"
+#include "azure_fake.h"
 #include "fuzz.h"
 #include "http_fake.h"
 #include "render.h"
 #include "spec.h"
 
 #define ARM "https://arm.test"
-#define SECRET "fz-Secr3t~v/+=&%"
-
-static int64_t clock_ms;
-
-static int64_t fake_clock(void *ud)
-{
-	(void)ud;
-	return clock_ms;
-}
-
-static char *env_secret(const char *name)
-{
-	if (!strcmp(name, "AZURE_TENANT_ID"))
-		return (char *)"tenant-1";
-	if (!strcmp(name, "AZURE_CLIENT_ID"))
-		return (char *)"client-1";
-	if (!strcmp(name, "AZURE_CLIENT_SECRET"))
-		return (char *)SECRET;
-	return NULL;
-}
-
-static char *env_mi(const char *name)
-{
-	if (!strcmp(name, "AZURE_CLIENT_ID"))
-		return (char *)"client-1";
-	return NULL;
-}
-
-static char *env_none(const char *name)
-{
-	(void)name;
-	return NULL;
-}
 
 static void check_ok(const struct check *c)
 {
@@ -130,14 +98,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	field(&s, end, sku, sizeof(sku), "Standard");
 	field(&s, end, format, sizeof(format), "OpenAI");
 	with_primary = !!(flags & 16);
-	clock_ms = 1780272000000; /* 2026-06-01 */
+	azure_fake_clock_ms = 1780272000000; /* 2026-06-01 */
 
 	fuzz_http_init(&fh, segs + 1, nsegs - 1, prefixes);
 	if (flags & (1 | 32)) {
 		ao.transport = &fh.ft.t;
 		ao.authority_host = "https://login.test/";
-		ao.getenv_fn = !(flags & 32) ? env_secret : (flags & 1) ? env_mi : env_none;
-		ao.now_ms = fake_clock;
+		ao.getenv_fn = !(flags & 32) ? azure_fake_env_secret
+			       : (flags & 1) ? azure_fake_env_mi : azure_fake_env_none;
+		ao.now_ms = azure_fake_clock;
 		FUZZ_CHECK(azure_auth_new(&ao, &auth, msg, sizeof(msg)) == FC_OK);
 	}
 	opt.transport = &fh.ft.t;
@@ -146,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.catalog_ttl_ms = flags & 8 ? 0 : 3600 * 1000;
 	opt.deployment_ttl_ms = flags & 8 ? 0 : 300 * 1000;
 	opt.retirement_warning_ms = 90LL * 86400 * 1000;
-	opt.now_ms = fake_clock;
+	opt.now_ms = azure_fake_clock;
 	if (flags & 4) {
 		opt.suggest_regions = suggest;
 		opt.nsuggest_regions = 3;
@@ -209,7 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		model_verdict_release(&mv);
 		account_verdict_release(&av);
 		account_verdict_release(&pv);
-		clock_ms += 2 * 3600 * 1000;
+		azure_fake_clock_ms += 2 * 3600 * 1000;
 	}
 	azure_client_free(ac);
 	azure_auth_free(auth);

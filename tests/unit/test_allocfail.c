@@ -33,6 +33,7 @@
 #include "configmap.h"
 #include "events.h"
 #include "failmalloc.h"
+#include "fixture.h"
 #include "json.h"
 #include "kube_client.h"
 #include "kube_config.h"
@@ -85,31 +86,6 @@ static void no_alloc(const char *what, void (*op)(void))
 	if (failmalloc_count())
 		fail_msg("%s: %lu allocations, want none", what, failmalloc_count());
 	printf("allocfail: %s: no allocation\n", what);
-}
-
-static char *read_fixture(const char *rel, size_t *len)
-{
-	const char *dir = getenv("FC_TEST_DATA");
-	char path[1024];
-	FILE *f;
-	char *p;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "../fixtures", rel);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	p = malloc((size_t)n + 1);
-	assert_non_null(p);
-	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-	p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return p;
 }
 
 /* ---- buf ---------------------------------------------------------------- */
@@ -438,7 +414,8 @@ static void test_azure_catalog(void **state)
 	(void)state;
 	if (!failmalloc_works())
 		skip();
-	c.page = read_fixture("azure/catalog/westus.json", &c.len);
+	c.page = fixture_read("azure/catalog", "westus.json", &c.len);
+	assert_true(c.len > 0);
 	assert_int_equal(azure_catalog_new(&cat), FC_OK);
 	assert_int_equal(azure_catalog_add_page(cat, c.page, c.len, &next), FC_OK);
 	assert_null(next);

@@ -11,30 +11,11 @@
 #include <cmocka.h>
 
 #include "azure_auth.h"
-#include "buf.h"
 #include "log.h"
 #include "fake_transport.h"
+#include "fixture.h"
 
 /* ---- fixtures, env, clock ------------------------------------------------ */
-
-static char *read_fixture(const char *name)
-{
-	const char *dir = getenv("FC_TEST_DATA");
-	char path[1024], chunk[4096];
-	struct buf b;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/azure/unit/%s", dir ? dir : "../fixtures", name);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	buf_init(&b, 1u << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&b, chunk, n), FC_OK);
-	fclose(f);
-	return buf_take(&b);
-}
 
 static const char *env_tab[8][2];
 
@@ -140,8 +121,8 @@ static int setup(void **state)
 
 	pthread_mutex_init(&e->f.mu, NULL);
 	fake_transport_init(&e->ft, fake_fn, &e->f);
-	e->v2_3599 = read_fixture("entra_v2_token_200_client_credentials_3599.json");
-	e->imds = read_fixture("imds_token_200_REDACTED.json");
+	e->v2_3599 = fixture_read("azure/unit", "entra_v2_token_200_client_credentials_3599.json", NULL);
+	e->imds = fixture_read("azure/unit", "imds_token_200_REDACTED.json", NULL);
 	e->f.status = 200;
 	e->f.resp_body = e->v2_3599;
 	e->opt.transport = &e->ft.t;
@@ -175,6 +156,20 @@ static struct azure_auth *new_auth(struct env *e)
 	if (azure_auth_new(&e->opt, &a, msg, sizeof(msg)) != FC_OK)
 		fail_msg("azure_auth_new: %s", msg);
 	return a;
+}
+
+/* A client secret credential: tenant t1, client cid, secret sec-ret. */
+static void set_env_secret(void)
+{
+	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
+		NULL, NULL);
+}
+
+/* An azure_auth with set_env_secret()'s credential; free with azure_auth_free(). */
+static struct azure_auth *secret_auth(struct env *e)
+{
+	set_env_secret();
+	return new_auth(e);
 }
 
 static void expect_token(struct azure_auth *a, const char *want)
@@ -370,9 +365,7 @@ static void test_refresh_5min_before_expiry_number(void **state)
 	struct azure_auth *a;
 	int64_t t0 = clock_ms;
 
-	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
-		NULL, NULL);
-	a = new_auth(e); /* expires_in: 3599 (a number) */
+	a = secret_auth(e); /* expires_in: 3599 (a number) */
 	expect_token(a, "access_token");
 	clock_ms = t0 + (3599 - 300) * 1000 - 1;
 	expect_token(a, "access_token");
@@ -435,9 +428,7 @@ static void test_invalidate(void **state)
 	struct env *e = *state;
 	struct azure_auth *a;
 
-	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
-		NULL, NULL);
-	a = new_auth(e);
+	a = secret_auth(e);
 	expect_token(a, "access_token");
 	expect_token(a, "access_token");
 	assert_int_equal(e->f.calls, 1);
@@ -454,7 +445,7 @@ static void test_aadsts70021_message(void **state)
 	char path[] = "/tmp/fc-azure-wi-XXXXXX";
 	int fd = mkstemp(path);
 	char msg[AZURE_AUTH_MSG_MAX];
-	char *body = read_fixture("entra_v2_token_400_AADSTS70021_workload_identity.json");
+	char *body = fixture_read("azure/unit", "entra_v2_token_400_AADSTS70021_workload_identity.json", NULL);
 	struct azure_auth *a;
 
 	assert_true(fd >= 0);
@@ -511,9 +502,7 @@ static void test_error_statuses(void **state)
 	char msg[AZURE_AUTH_MSG_MAX];
 	struct azure_auth *a;
 
-	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
-		NULL, NULL);
-	a = new_auth(e);
+	a = secret_auth(e);
 	e->f.status = 429;
 	e->f.resp_body = "{\"error\":\"temporarily_unavailable\"}";
 	assert_int_equal(token_err(a, msg, sizeof(msg)), FC_ERR_THROTTLED);
@@ -555,8 +544,7 @@ static void test_tls_failure_names_tls_and_endpoint(void **state)
 	char msg[AZURE_AUTH_MSG_MAX];
 	struct azure_auth *a;
 
-	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
-		NULL, NULL);
+	set_env_secret();
 	e->f.transport_rc = FC_ERR_TLS;
 	e->f.transport_error = "SSL certificate problem: unable to get local issuer certificate";
 	a = new_auth(e);
@@ -573,9 +561,7 @@ static void test_failed_refresh_keeps_valid_token(void **state)
 	struct env *e = *state;
 	struct azure_auth *a;
 
-	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
-		NULL, NULL);
-	a = new_auth(e);
+	a = secret_auth(e);
 	expect_token(a, "access_token");
 	clock_ms += 3400 * 1000; /* in the refresh window, still valid */
 	e->f.status = 503;
@@ -621,8 +607,7 @@ static void test_concurrent_share_one_refresh(void **state)
 	pthread_t th[8];
 	struct thr t[8];
 
-	set_env("AZURE_TENANT_ID", "t1", "AZURE_CLIENT_ID", "cid", "AZURE_CLIENT_SECRET", "sec-ret",
-		NULL, NULL);
+	set_env_secret();
 	e->f.delay_ms = 100;
 	t[0].a = new_auth(e);
 	for (int i = 0; i < 8; i++) {

@@ -10,27 +10,7 @@
 
 #include "azure_catalog.h"
 #include "buf.h"
-
-static char *read_fixture(const char *name, size_t *len)
-{
-	const char *dir = getenv("FC_TEST_DATA");
-	char path[1024];
-	struct buf b;
-	char chunk[4096];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/azure/unit/%s", dir ? dir : "../fixtures", name);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	buf_init(&b, 64u * 1024 * 1024);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&b, chunk, n), FC_OK);
-	fclose(f);
-	*len = b.len;
-	return buf_take(&b);
-}
+#include "fixture.h"
 
 static int64_t T(const char *s)
 {
@@ -315,7 +295,7 @@ static void test_real_wire_westeurope(void **state)
 	char when[AZURE_CATALOG_TIME_LEN];
 
 	(void)state;
-	body = read_fixture("models_list_westeurope_EXCERPT.json", &len);
+	body = fixture_read("azure/unit", "models_list_westeurope_EXCERPT.json", &len);
 	assert_int_equal(azure_catalog_new(&c), FC_OK);
 	assert_int_equal(azure_catalog_add_page(c, body, len, &next), FC_OK);
 	assert_null(next);
@@ -372,7 +352,7 @@ static void test_spec_example_2026(void **state)
 	struct azure_catalog_result r;
 
 	(void)state;
-	body = read_fixture("spec_2026-09-01_ListLocationModels_body.json", &len);
+	body = fixture_read("azure/unit", "spec_2026-09-01_ListLocationModels_body.json", &len);
 	assert_int_equal(azure_catalog_new(&c), FC_OK);
 	assert_int_equal(azure_catalog_add_page(c, body, len, &next), FC_OK);
 	assert_int_equal(azure_catalog_count(c), 6);

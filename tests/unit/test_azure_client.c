@@ -12,8 +12,8 @@
 
 #include "azure_auth.h"
 #include "azure_client.h"
-#include "buf.h"
 #include "fake_transport.h"
+#include "fixture.h"
 #include "log.h"
 #include "render.h"
 #include "spec.h"
@@ -26,25 +26,6 @@
 #define CAT_PATH(region) "/subscriptions/" SUB "/providers/Microsoft.CognitiveServices/locations/" \
 	region "/models"
 #define S(x) ((char *)(x))
-
-static char *read_fixture(const char *name)
-{
-	const char *dir = getenv("FC_TEST_DATA");
-	char path[1024], chunk[4096];
-	struct buf b;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/azure/unit/%s", dir ? dir : "../fixtures", name);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	buf_init(&b, 1u << 24);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(&b, chunk, n), FC_OK);
-	fclose(f);
-	return buf_take(&b);
-}
 
 /* ---- clock, env ---------------------------------------------------------- */
 
@@ -351,8 +332,8 @@ static void test_account_endpoint_order(void **state)
 	struct spec_account a3 = account("acct-plain", NULL, NULL);
 	struct spec_account a4 = account("acct-none", NULL, NULL);
 	struct spec_account a5 = account("acct-wire", NULL, NULL);
-	char *wire = read_fixture("account_get_200_japaneast_OpenAI.json");
-	char *spec = read_fixture("spec_2025-06-01_GetAccount_body.json");
+	char *wire = fixture_read("azure/unit", "account_get_200_japaneast_OpenAI.json", NULL);
+	char *spec = fixture_read("azure/unit", "spec_2025-06-01_GetAccount_body.json", NULL);
 	struct account_verdict v;
 
 	add_route(&e->arm, ACCT_PATH("acct-spec"), 200, ACCOUNT_JSON("AIServices", "westus", "Succeeded"));
@@ -407,8 +388,8 @@ static void test_account_endpoint_order(void **state)
 static void test_account_not_found_and_not_ready(void **state)
 {
 	struct env *e = *state;
-	char *nf = read_fixture("arm_404_ResourceNotFound_account.json");
-	char *rg = read_fixture("arm_404_ResourceGroupNotFound.json");
+	char *nf = fixture_read("azure/unit", "arm_404_ResourceNotFound_account.json", NULL);
+	char *rg = fixture_read("azure/unit", "arm_404_ResourceGroupNotFound.json", NULL);
 	struct spec_account gone = account("gone", NULL, NULL), norg = account("norg", NULL, NULL);
 	struct spec_account creating = account("creating", NULL, NULL);
 	struct spec_account moved = account("moved", "westus", NULL);
@@ -477,7 +458,7 @@ static void test_account_cache_and_generation(void **state)
 static void test_account_403_names_action(void **state)
 {
 	struct env *e = *state;
-	char *body = read_fixture("arm_403_AuthorizationFailed.json");
+	char *body = fixture_read("azure/unit", "arm_403_AuthorizationFailed.json", NULL);
 	struct spec_account a = account("aucert-ai", NULL, "https://spec-ep/");
 	struct account_verdict v;
 
@@ -497,7 +478,7 @@ static void test_account_403_names_action(void **state)
 static void test_401_retries_once_with_fresh_token(void **state)
 {
 	struct env *e = *state;
-	char *expired = read_fixture("arm_401_ExpiredAuthenticationToken.json");
+	char *expired = fixture_read("azure/unit", "arm_401_ExpiredAuthenticationToken.json", NULL);
 	struct spec_account a = account("aucert-ai", NULL, NULL), b = account("other", NULL, NULL);
 	struct account_verdict v;
 	struct route *r, *rb;
@@ -578,7 +559,7 @@ static void test_5xx_and_timeout_unreachable(void **state)
 static void test_429_retry_after(void **state)
 {
 	struct env *e = *state;
-	char *thr = read_fixture("arm_429_SubscriptionRequestsThrottled.json");
+	char *thr = fixture_read("azure/unit", "arm_429_SubscriptionRequestsThrottled.json", NULL);
 	struct spec_account a = account("aucert-ai", NULL, NULL);
 	struct spec_model m = model("gen", "gpt-5.4", "2026-03-05", "GlobalStandard");
 	struct account_verdict v, av = ready("westus", "AIServices");
@@ -627,7 +608,7 @@ static void test_429_retry_after(void **state)
 static void test_429_without_header_reads_message(void **state)
 {
 	struct env *e = *state;
-	char *thr = read_fixture("arm_429_SubscriptionRequestsThrottled.json");
+	char *thr = fixture_read("azure/unit", "arm_429_SubscriptionRequestsThrottled.json", NULL);
 	struct spec_account a = account("aucert-ai", NULL, NULL);
 	struct account_verdict v;
 
@@ -911,8 +892,8 @@ static void test_consolidation(void **state)
 static void test_deployments(void **state)
 {
 	struct env *e = *state;
-	char *wire = read_fixture("deployment_put_201_and_get_200.json");
-	char *notfound = read_fixture("cogsvc_404_deployment_NotFound_INFERRED.json");
+	char *wire = fixture_read("azure/unit", "deployment_put_201_and_get_200.json", NULL);
+	char *notfound = fixture_read("azure/unit", "cogsvc_404_deployment_NotFound_INFERRED.json", NULL);
 	struct spec_account a = account("aucert-ai", NULL, NULL);
 	struct account_verdict av = ready("westus", "AIServices");
 	struct spec_model ok = model("gen", "gpt-5.4", "2026-03-05", "GlobalStandard");

@@ -11,25 +11,10 @@
 
 #include "conditions.h"
 #include "failmalloc.h"
+#include "sqjson.h"
 
 #define T0 "2026-11-24T07:00:00Z"
 #define T1 "2026-11-24T08:00:00Z"
-
-static cJSON *J(const char *text)
-{
-	char *s = strdup(text);
-	cJSON *j;
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = cJSON_Parse(s);
-	if (!j)
-		fail_msg("bad test JSON: %s", s);
-	free(s);
-	return j;
-}
 
 static const char *cstr(const cJSON *o, const char *k)
 {

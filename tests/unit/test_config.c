@@ -469,25 +469,42 @@ static void test_env_precedence(void **state)
 	config_release(&cfg);
 }
 
+/* A string setting (the char * at offset field of struct config) read
+ * from env, then foundry_env, then flag, each set in turn to value[i] and
+ * winning over the ones before: the setting is want[i]. The variables stay
+ * set (env_set keeps the names: pass literals). */
+static void expect_precedence(size_t field, const char *env, const char *foundry_env,
+			      const char *flag, const char *const value[3],
+			      const char *const want[3])
+{
+	struct config cfg;
+
+	env_set(env, value[0]);
+	OK(&cfg, "run");
+	assert_string_equal(*(char **)((char *)&cfg + field), want[0]);
+	config_release(&cfg);
+
+	env_set(foundry_env, value[1]);
+	OK(&cfg, "run");
+	assert_string_equal(*(char **)((char *)&cfg + field), want[1]);
+	config_release(&cfg);
+
+	OK(&cfg, flag, value[2]);
+	assert_string_equal(*(char **)((char *)&cfg + field), want[2]);
+	config_release(&cfg);
+}
+
 static void test_kubeconfig_env(void **state)
 {
 	struct config cfg;
 
 	(void)state;
-	env_set("KUBECONFIG", "/home/u/.kube/config");
-	OK(&cfg, "run");
-	assert_string_equal(cfg.kubeconfig, "/home/u/.kube/config");
-	config_release(&cfg);
-
-	env_set("FOUNDRY_KUBECONFIG", "/foundry/kubeconfig");
-	OK(&cfg, "run");
-	assert_string_equal(cfg.kubeconfig, "/foundry/kubeconfig");
-	config_release(&cfg);
-
-	OK(&cfg, "--kubeconfig", "/flag/kubeconfig");
-	assert_string_equal(cfg.kubeconfig, "/flag/kubeconfig");
-	config_release(&cfg);
-
+	expect_precedence(offsetof(struct config, kubeconfig), "KUBECONFIG", "FOUNDRY_KUBECONFIG",
+			  "--kubeconfig",
+			  (const char *const[]){ "/home/u/.kube/config", "/foundry/kubeconfig",
+						 "/flag/kubeconfig" },
+			  (const char *const[]){ "/home/u/.kube/config", "/foundry/kubeconfig",
+						 "/flag/kubeconfig" });
 	env_clear();
 	OK(&cfg, "run");
 	assert_null(cfg.kubeconfig);
@@ -720,17 +737,12 @@ static void test_clouds(void **state)
 	config_release(&cfg);
 
 	/* AZURE_AUTHORITY_HOST, as the Azure SDKs read it; the flags win */
-	env_set("AZURE_AUTHORITY_HOST", "https://127.0.0.1:8443");
-	OK(&cfg, "run");
-	assert_string_equal(cfg.azure_authority_host, "https://127.0.0.1:8443/");
-	config_release(&cfg);
-	env_set("FOUNDRY_AZURE_AUTHORITY_HOST", "https://foundry.example/");
-	OK(&cfg, "run");
-	assert_string_equal(cfg.azure_authority_host, "https://foundry.example/");
-	config_release(&cfg);
-	OK(&cfg, "--azure-authority-host", "https://flag.example");
-	assert_string_equal(cfg.azure_authority_host, "https://flag.example/");
-	config_release(&cfg);
+	expect_precedence(offsetof(struct config, azure_authority_host), "AZURE_AUTHORITY_HOST",
+			  "FOUNDRY_AZURE_AUTHORITY_HOST", "--azure-authority-host",
+			  (const char *const[]){ "https://127.0.0.1:8443", "https://foundry.example/",
+						 "https://flag.example" },
+			  (const char *const[]){ "https://127.0.0.1:8443/", "https://foundry.example/",
+						 "https://flag.example/" });
 	env_clear();
 	env_set("AZURE_AUTHORITY_HOST", "http://login.evil.example/");
 	assert_contains(FAIL("run"), "for AZURE_AUTHORITY_HOST: must be https");

@@ -569,6 +569,24 @@ static char *slurp(const char *path)
 	return buf_take(&b);
 }
 
+/* copy_config() with a client certificate: the paths of the CA, the
+ * certificate and its key, or with in_memory their contents (the
+ * *-data fields of a kubeconfig). Release with kube_config_release(). */
+static void copy_config_cert(struct kube_config *c, const char *ca, const char *crt,
+			     const char *key, int in_memory)
+{
+	copy_config(c);
+	if (in_memory) {
+		c->tls.ca_pem = slurp(ca);
+		c->tls.cert_pem = slurp(crt);
+		c->tls.key_pem = slurp(key);
+	} else {
+		c->tls.ca_file = strdup(ca);
+		c->tls.cert_file = strdup(crt);
+		c->tls.key_file = strdup(key);
+	}
+}
+
 static void test_client_cert(void **state)
 {
 	char ca[1200], cakey[1200], cmd[4096], tmp[] = "/tmp/fc-cert-XXXXXX";
@@ -592,27 +610,18 @@ static void test_client_cert(void **state)
 
 	/* results are checked after the temporary directory is removed */
 	/* from files */
-	copy_config(&c);
-	c.tls.ca_file = strdup(ca);
-	c.tls.cert_file = strdup(crt);
-	c.tls.key_file = strdup(key);
+	copy_config_cert(&c, ca, crt, key, 0);
 	rc_files = list_ns_with(&c, &st);
 	kube_config_release(&c);
 
 	/* from memory (client-certificate-data / client-key-data, and CA data) */
-	copy_config(&c);
-	c.tls.ca_pem = slurp(ca);
-	c.tls.cert_pem = slurp(crt);
-	c.tls.key_pem = slurp(key);
+	copy_config_cert(&c, ca, crt, key, 1);
 	rc_blobs = list_ns_with(&c, &st);
 	kube_config_release(&c);
 
 	/* a key that does not match the certificate (on a fresh transport:
 	 * libcurl would reuse a connection made with the same certificate) */
-	copy_config(&c);
-	c.tls.ca_file = strdup(ca);
-	c.tls.cert_file = strdup(crt);
-	c.tls.key_file = strdup(cakey);
+	copy_config_cert(&c, ca, crt, cakey, 0);
 	rc_mismatch = get_with(&c, &st, 1);
 	kube_config_release(&c);
 

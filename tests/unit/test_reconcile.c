@@ -22,6 +22,7 @@
 #include "failmalloc.h"
 #include "json.h"
 #include "reconcile.h"
+#include "sqjson.h"
 
 #define MAXOBJ 8
 #define MAXCALLS 48
@@ -82,22 +83,6 @@ static const char *const example_data[] = {
 	"'data':{'FOUNDRY_DEPLOYMENT_X':'someone-elses','OTHER':'keep-me'}}"
 #define MODEL_X \
 	FM("xmodel", "uid-xmodel", T4, "aucert-ai", "OpenAI", "gpt-5.4", "gpt-5.4", "'X'", "")
-
-static cJSON *J(const char *text)
-{
-	char *s = strdup(text);
-	cJSON *j;
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = cJSON_Parse(s);
-	if (!j)
-		fail_msg("bad test JSON: %s", s);
-	free(s);
-	return j;
-}
 
 /* ---- the world: what the API server holds ------------------------------ */
 
@@ -749,64 +734,81 @@ static void dedup_init(struct event_dedup *ev)
 	assert_int_equal(event_dedup_init(ev), FC_OK);
 }
 
+/* What a scenario runs against: the API server, the fake, the event table. */
+struct scene {
+	struct world w;
+	struct fake f;
+	struct event_dedup ev;
+};
+
+/* An empty fake and event table; the test sets up sc->w. */
+static void scene_init(struct scene *sc)
+{
+	memset(&sc->f, 0, sizeof(sc->f));
+	dedup_init(&sc->ev);
+}
+
+static void scene_release(struct scene *sc)
+{
+	event_dedup_release(&sc->ev);
+	world_release(&sc->w);
+}
+
 /* ---- 1, 2: first reconcile, then the restart/no-op rule -------------- */
 
 static void test_first_reconcile(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	struct reconcile_stats st;
 	static const char *const models[] = { "generation", "reasoning-pro", "analysis" };
 	static const char *const accounts[] = { "aucert-ai", "aucert-ai-east" };
 	size_t i = 0;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	world_init(&w, 1);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, &st), FC_OK);
+	scene_init(&sc);
+	world_init(&sc.w, 1);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, &st), FC_OK);
 	if (getenv("FC_TEST_VERBOSE"))
-		dump_calls(&f);
-	assert_int_equal(f.check_account_calls + f.check_model_calls, 0); /* validation off */
+		dump_calls(&sc.f);
+	assert_int_equal(sc.f.check_account_calls + sc.f.check_model_calls, 0); /* validation off */
 	/* finalizers first, one per model */
 	for (size_t k = 0; k < 3; k++, i++) {
-		assert_int_equal(f.calls[i].kind, C_FINALIZERS);
-		assert_string_equal(f.calls[i].name, models[k]);
-		assert_string_equal(f.calls[i].body, "[\"" SPEC_FINALIZER "\"]");
+		assert_int_equal(sc.f.calls[i].kind, C_FINALIZERS);
+		assert_string_equal(sc.f.calls[i].name, models[k]);
+		assert_string_equal(sc.f.calls[i].body, "[\"" SPEC_FINALIZER "\"]");
 	}
 	/* then exactly one apply with every key */
-	assert_int_equal(f.calls[i].kind, C_APPLY);
-	assert_string_equal(f.calls[i].name, "llm-config");
-	expect_apply_data(f.calls[i].body, example_data);
+	assert_int_equal(sc.f.calls[i].kind, C_APPLY);
+	assert_string_equal(sc.f.calls[i].name, "llm-config");
+	expect_apply_data(sc.f.calls[i].body, example_data);
 	i++;
 	/* status of every model, then of every account (default ConfigMap) */
 	for (size_t k = 0; k < 3; k++, i++) {
-		assert_int_equal(f.calls[i].kind, C_STATUS);
-		assert_string_equal(f.calls[i].plural, "foundrymodels");
-		assert_string_equal(f.calls[i].name, models[k]);
-		expect_cond(f.calls[i].body, "Ready", "True Published");
-		expect_cond(f.calls[i].body, "Published", "True Published");
-		assert_int_equal(body_int(f.calls[i].body, "status.observedGeneration"), 1);
+		assert_int_equal(sc.f.calls[i].kind, C_STATUS);
+		assert_string_equal(sc.f.calls[i].plural, "foundrymodels");
+		assert_string_equal(sc.f.calls[i].name, models[k]);
+		expect_cond(sc.f.calls[i].body, "Ready", "True Published");
+		expect_cond(sc.f.calls[i].body, "Published", "True Published");
+		assert_int_equal(body_int(sc.f.calls[i].body, "status.observedGeneration"), 1);
 	}
-	assert_non_null(strstr(f.calls[3 + 1].body, "\"publishedKeys\":[\"GENERATION\",\"REPORTING\"]"));
-	assert_non_null(strstr(f.calls[3 + 2].body, "\"endpoint\":\"" E "\""));
+	assert_non_null(strstr(sc.f.calls[3 + 1].body, "\"publishedKeys\":[\"GENERATION\",\"REPORTING\"]"));
+	assert_non_null(strstr(sc.f.calls[3 + 2].body, "\"endpoint\":\"" E "\""));
 	for (size_t k = 0; k < 2; k++, i++) {
-		assert_int_equal(f.calls[i].kind, C_STATUS);
-		assert_string_equal(f.calls[i].plural, "foundryaccounts");
-		assert_string_equal(f.calls[i].name, accounts[k]);
-		expect_cond(f.calls[i].body, "Ready", "True AccountReady");
+		assert_int_equal(sc.f.calls[i].kind, C_STATUS);
+		assert_string_equal(sc.f.calls[i].plural, "foundryaccounts");
+		assert_string_equal(sc.f.calls[i].name, accounts[k]);
+		expect_cond(sc.f.calls[i].body, "Ready", "True AccountReady");
 	}
 	/* Published events, one per model */
 	for (size_t k = 0; k < 3; k++, i++) {
-		assert_int_equal(f.calls[i].kind, C_EVENT);
-		assert_string_equal(f.calls[i].plural, "FoundryModel");
-		assert_string_equal(f.calls[i].name, models[k]);
-		assert_true(!strncmp(f.calls[i].body, "Normal Published: ", 18));
+		assert_int_equal(sc.f.calls[i].kind, C_EVENT);
+		assert_string_equal(sc.f.calls[i].plural, "FoundryModel");
+		assert_string_equal(sc.f.calls[i].name, models[k]);
+		assert_true(!strncmp(sc.f.calls[i].body, "Normal Published: ", 18));
 	}
-	assert_int_equal(f.ncalls, i);
-	for (size_t k = 0; k < f.ncalls; k++)
-		assert_int_equal(f.calls[k].rc, FC_OK);
+	assert_int_equal(sc.f.ncalls, i);
+	for (size_t k = 0; k < sc.f.ncalls; k++)
+		assert_int_equal(sc.f.calls[k].rc, FC_OK);
 	assert_int_equal(st.wrote_configmap, 1);
 	assert_int_equal(st.status_writes, 5);
 	assert_int_equal(st.models_ready, 3);
@@ -815,40 +817,36 @@ static void test_first_reconcile(void **state)
 	assert_non_null(st.changes);
 	assert_non_null(strstr(st.changes, "+FOUNDRY_DEPLOYMENT_GENERATION"));
 	free(st.changes);
-	assert_string_equal(cm_value(&w, "FOUNDRY_ENDPOINT"), W);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_ENDPOINT"), W);
 
 	/* 2. the results fed back: nothing to do, no call at all */
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, &st), FC_OK);
-	expect_no_calls(&f, "resync");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, &st), FC_OK);
+	expect_no_calls(&sc.f, "resync");
 	assert_int_equal(st.wrote_configmap, 0);
 	assert_int_equal(st.status_writes, 0);
 	assert_int_equal(st.models_ready, 3);
 	assert_null(st.changes);
 	/* a restart: a fresh event table, still nothing */
-	event_dedup_release(&ev);
-	dedup_init(&ev);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "restart");
-	event_dedup_release(&ev);
-	world_release(&w);
+	event_dedup_release(&sc.ev);
+	dedup_init(&sc.ev);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "restart");
+	scene_release(&sc);
 }
 
 /* The "current" ConfigMap written by hand (not by the fake's apply): our
  * manager owns the keys through managedFields. */
 static void test_noop_handmade_current(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	cJSON *mf, *fdata, *data;
 	char *cm_text;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_off, &ev);
-	/* rebuild w.cm from scratch: data + annotation + label + one Apply entry */
-	cm_text = json_print(w.cm);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	/* rebuild sc.w.cm from scratch: data + annotation + label + one Apply entry */
+	cm_text = json_print(sc.w.cm);
 	assert_non_null(cm_text);
 	{
 		cJSON *old = cJSON_Parse(cm_text);
@@ -881,21 +879,20 @@ static void test_noop_handmade_current(void **state)
 		assert_true(cJSON_AddItemToArray(mf, J("{'manager':'kubectl','operation':'Update',"
 							"'fieldsV1':{'f:data':{'f:APP_SETTING':{}}}}")));
 		cJSON_Delete(old);
-		cJSON_Delete(w.cm);
-		w.cm = cm;
+		cJSON_Delete(sc.w.cm);
+		sc.w.cm = cm;
 	}
 	free(cm_text);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "hand-made current ConfigMap");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "hand-made current ConfigMap");
 
 	/* but a value changed behind our back is written back */
-	obj_set(obj_member(w.cm, "data"), "FOUNDRY_DEPLOYMENT_ANALYSIS", cJSON_CreateString("x"));
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(f.ncalls, 1);
-	assert_int_equal(f.calls[0].kind, C_APPLY);
-	expect_apply_data(f.calls[0].body, example_data);
-	event_dedup_release(&ev);
-	world_release(&w);
+	obj_set(obj_member(sc.w.cm, "data"), "FOUNDRY_DEPLOYMENT_ANALYSIS", cJSON_CreateString("x"));
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(sc.f.ncalls, 1);
+	assert_int_equal(sc.f.calls[0].kind, C_APPLY);
+	expect_apply_data(sc.f.calls[0].body, example_data);
+	scene_release(&sc);
 }
 
 /* ---- 3: a new generation failing under Enforce --------------------------- */
@@ -913,76 +910,72 @@ static void switch_generation(struct world *w, const char *model)
 
 static void test_enforce_failing_generation(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	long i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_on, &ev); /* every verdict passes */
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "resync with validation on");
-	assert_int_equal(f.check_account_calls, 2);
-	assert_int_equal(f.check_model_calls, 3);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_on, &sc.ev); /* every verdict passes */
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "resync with validation on");
+	assert_int_equal(sc.f.check_account_calls, 2);
+	assert_int_equal(sc.f.check_model_calls, 3);
 
-	switch_generation(&w, "gpt-5.5");
-	f.verdicts[0] = "generation R-ModelNotInRegion D-DeploymentNotFound X-";
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
+	switch_generation(&sc.w, "gpt-5.5");
+	sc.f.verdicts[0] = "generation R-ModelNotInRegion D-DeploymentNotFound X-";
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
 	if (getenv("FC_TEST_VERBOSE"))
-		dump_calls(&f);
-	assert_int_equal(count_kind(&f, C_APPLY), 0); /* last known good: data unchanged */
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
-	assert_int_equal(count_kind(&f, C_STATUS), 1);
-	assert_int_equal(count_kind(&f, C_EVENT), 1);
-	assert_int_equal(f.ncalls, 2);
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+		dump_calls(&sc.f);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 0); /* last known good: data unchanged */
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 0);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 1);
+	assert_int_equal(count_kind(&sc.f, C_EVENT), 1);
+	assert_int_equal(sc.f.ncalls, 2);
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_int_equal(i, 0);
-	expect_cond(f.calls[i].body, "Ready", "False ModelNotInRegion");
-	expect_cond(f.calls[i].body, "RegionAvailable", "False ModelNotInRegion");
-	expect_cond(f.calls[i].body, "Published", "False");
-	assert_int_equal(body_int(f.calls[i].body, "status.observedGeneration"), 2);
-	assert_non_null(strstr(f.calls[i].body, "\"publishedKeys\":[\"GENERATION\",\"REPORTING\"]"));
-	assert_int_equal(f.calls[1].kind, C_EVENT);
-	assert_string_equal(f.calls[1].name, "generation");
-	assert_true(!strncmp(f.calls[1].body, "Warning ModelNotInRegion: ", 26));
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.4");
+	expect_cond(sc.f.calls[i].body, "Ready", "False ModelNotInRegion");
+	expect_cond(sc.f.calls[i].body, "RegionAvailable", "False ModelNotInRegion");
+	expect_cond(sc.f.calls[i].body, "Published", "False");
+	assert_int_equal(body_int(sc.f.calls[i].body, "status.observedGeneration"), 2);
+	assert_non_null(strstr(sc.f.calls[i].body, "\"publishedKeys\":[\"GENERATION\",\"REPORTING\"]"));
+	assert_int_equal(sc.f.calls[1].kind, C_EVENT);
+	assert_string_equal(sc.f.calls[1].name, "generation");
+	assert_true(!strncmp(sc.f.calls[1].body, "Warning ModelNotInRegion: ", 26));
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.4");
 
 	/* repeated: nothing, also after a restart */
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "repeat of the failing generation");
-	event_dedup_release(&ev);
-	dedup_init(&ev);
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "restart with the failing generation");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "repeat of the failing generation");
+	event_dedup_release(&sc.ev);
+	dedup_init(&sc.ev);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "restart with the failing generation");
 
 	/* Azure unreachable now: the verdict obtained for generation 2 stands,
 	 * nothing is written, the reconcile asks to be retried */
-	f.verdicts[0] = "generation R?AzureUnreachable D?AzureUnreachable X?AzureUnreachable";
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_ERR_UNAVAILABLE);
-	assert_int_equal(count_kind(&f, C_APPLY), 0);
-	for (size_t k = 0; k < f.ncalls; k++) {
-		if (f.calls[k].kind == C_STATUS) /* the failure shows in the message only */
-			expect_cond(f.calls[k].body, "Ready", "False ModelNotInRegion");
-		assert_string_equal(f.calls[k].name, "generation");
+	sc.f.verdicts[0] = "generation R?AzureUnreachable D?AzureUnreachable X?AzureUnreachable";
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_ERR_UNAVAILABLE);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 0);
+	for (size_t k = 0; k < sc.f.ncalls; k++) {
+		if (sc.f.calls[k].kind == C_STATUS) /* the failure shows in the message only */
+			expect_cond(sc.f.calls[k].body, "Ready", "False ModelNotInRegion");
+		assert_string_equal(sc.f.calls[k].name, "generation");
 	}
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_ERR_UNAVAILABLE);
-	expect_no_calls(&f, "Azure still unreachable");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_ERR_UNAVAILABLE);
+	expect_no_calls(&sc.f, "Azure still unreachable");
 
 	/* fixed in Azure: the new deployment is published in one apply */
-	f.verdicts[0] = NULL;
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	assert_int_equal(f.calls[0].kind, C_APPLY);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.5");
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	sc.f.verdicts[0] = NULL;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	assert_int_equal(sc.f.calls[0].kind, C_APPLY);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.5");
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_true(i > 0);
-	expect_cond(f.calls[i].body, "Ready", "True Published");
-	event_dedup_release(&ev);
-	world_release(&w);
+	expect_cond(sc.f.calls[i].body, "Ready", "True Published");
+	scene_release(&sc);
 }
 
 /* ---- the snapshot's ConfigMap is older than the API server's ------------ */
@@ -1005,9 +998,7 @@ static void set_model(struct world *w, const char *name, int generation, const c
  * copy the value published last is kept. */
 static void test_stale_configmap_snapshot(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	struct reconcile_ops ops;
 	struct reconcile_stats st;
 	struct snap sn;
@@ -1015,105 +1006,97 @@ static void test_stale_configmap_snapshot(void **state)
 	fc_err rc;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_on, &ev);            /* GENERATION=gpt-5.4 */
-	assert_non_null(stale = cJSON_Duplicate(w.cm, 1));
-	set_model(&w, "generation", 2, "gpt-5.5");
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_on, &sc.ev);            /* GENERATION=gpt-5.4 */
+	assert_non_null(stale = cJSON_Duplicate(sc.w.cm, 1));
+	set_model(&sc.w, "generation", 2, "gpt-5.5");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
 
 	/* generation 3 fails validation (keeps its value), analysis moves */
-	set_model(&w, "generation", 3, "gpt-5.6");
-	set_model(&w, "analysis", 2, "Kimi-K2.7");
-	f.verdicts[0] = "generation R-ModelNotInRegion D-DeploymentNotFound X-";
-	f.w = &w;
-	f.ncalls = 0;
-	ops = fake_ops(&f);
-	snap_take(&w, &sn);
+	set_model(&sc.w, "generation", 3, "gpt-5.6");
+	set_model(&sc.w, "analysis", 2, "Kimi-K2.7");
+	sc.f.verdicts[0] = "generation R-ModelNotInRegion D-DeploymentNotFound X-";
+	sc.f.w = &sc.w;
+	sc.f.ncalls = 0;
+	ops = fake_ops(&sc.f);
+	snap_take(&sc.w, &sn);
 	cJSON_Delete(sn.cm);
 	sn.cm = stale;                                /* the copy from before gpt-5.5 */
 	sn.s.cm = stale;
 	memset(&st, 0, sizeof(st));
-	rc = reconcile_configmap(&cfg_on, &ops, &ev, &sn.s, &st);
+	rc = reconcile_configmap(&cfg_on, &ops, &sc.ev, &sn.s, &st);
 	snap_release(&sn);
 	free(st.changes);
 	assert_int_equal(rc, FC_ERR_CONFLICT);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
 
 	/* retried once the cache has caught up */
-	assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_OK);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.5");
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.7");
-	event_dedup_release(&ev);
-	world_release(&w);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_REPORTING"), "gpt-5.5");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.7");
+	scene_release(&sc);
 }
 
 /* ---- 4: the apply fails ------------------------------------------------ */
 
 static void test_apply_fails(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	struct reconcile_stats st;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
+	scene_init(&sc);
 	/* first reconcile: finalizers are on, the apply fails, no status */
-	world_init(&w, 1);
-	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, &st), FC_ERR_UNAVAILABLE);
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 3);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	assert_int_equal(count_kind(&f, C_STATUS), 0);
-	assert_int_equal(count_kind(&f, C_EVENT), 0);
+	world_init(&sc.w, 1);
+	fake_fail(&sc.f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, &st), FC_ERR_UNAVAILABLE);
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 3);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 0);
+	assert_int_equal(count_kind(&sc.f, C_EVENT), 0);
 	assert_int_equal(st.wrote_configmap, 0);
 	assert_null(st.changes);
-	assert_null(w.cm);
+	assert_null(sc.w.cm);
 	/* the retry goes through: no finalizer again, one apply */
-	f.nrules = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	assert_int_equal(count_kind(&f, C_STATUS), 5);
-	world_release(&w);
+	sc.f.nrules = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 0);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 5);
+	world_release(&sc.w);
 
 	/* a published model switches: the apply fails, no status claims it */
-	publish_example(&w, &cfg_off, &ev);
-	switch_generation(&w, "gpt-5.5");
-	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_UNAVAILABLE);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	for (size_t i = 0; i < f.ncalls; i++) {
-		if (f.calls[i].kind == C_STATUS && !strcmp(f.calls[i].name, "generation") &&
-		    strstr(f.calls[i].body, "\"Published\"") &&
-		    body_int(f.calls[i].body, "status.observedGeneration") == 2)
-			fail_msg("status claims generation 2 published: %s", f.calls[i].body);
-		assert_true(f.calls[i].kind != C_EVENT);
-		assert_true(f.calls[i].kind != C_FINALIZERS);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	switch_generation(&sc.w, "gpt-5.5");
+	fake_fail(&sc.f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_UNAVAILABLE);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	for (size_t i = 0; i < sc.f.ncalls; i++) {
+		if (sc.f.calls[i].kind == C_STATUS && !strcmp(sc.f.calls[i].name, "generation") &&
+		    strstr(sc.f.calls[i].body, "\"Published\"") &&
+		    body_int(sc.f.calls[i].body, "status.observedGeneration") == 2)
+			fail_msg("status claims generation 2 published: %s", sc.f.calls[i].body);
+		assert_true(sc.f.calls[i].kind != C_EVENT);
+		assert_true(sc.f.calls[i].kind != C_FINALIZERS);
 	}
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
-	f.nrules = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
-	assert_int_equal(f.calls[0].kind, C_APPLY);
-	assert_true(find_call(&f, C_STATUS, "foundrymodels", "generation") > 0);
-	event_dedup_release(&ev);
-	world_release(&w);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
+	sc.f.nrules = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.5");
+	assert_int_equal(sc.f.calls[0].kind, C_APPLY);
+	assert_true(find_call(&sc.f, C_STATUS, "foundrymodels", "generation") > 0);
+	scene_release(&sc);
 }
 
 /* ---- 5: deletion ------------------------------------------------------- */
 
 static void test_delete(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	cJSON *m, *meta;
 	static const char *const remaining[] = {
 		"FOUNDRY_DEPLOYMENT_GENERATION=gpt-5.4",
@@ -1125,105 +1108,99 @@ static void test_delete(void **state)
 	};
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_off, &ev);
-	m = world_find(&w, "foundrymodels", "analysis", NULL);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	m = world_find(&sc.w, "foundrymodels", "analysis", NULL);
 	meta = obj_member(m, "metadata");
 	obj_set(meta, "finalizers", J("['example.com/keep','" SPEC_FINALIZER "']"));
 	obj_set(meta, "deletionTimestamp", cJSON_CreateString("2026-11-24T06:00:00Z"));
-	bump_rv(&w, m);
+	bump_rv(&sc.w, m);
 
 	/* apply failing: the finalizer stays */
-	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_UNAVAILABLE);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+	fake_fail(&sc.f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_UNAVAILABLE);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 0);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
 
 	/* apply going through: keys gone first, then the finalizer */
-	f.nrules = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	sc.f.nrules = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
 	if (getenv("FC_TEST_VERBOSE"))
-		assert_int_equal(f.ncalls, 2);
-	assert_int_equal(f.calls[0].kind, C_APPLY);
-	expect_apply_data(f.calls[0].body, remaining);
-	assert_int_equal(f.calls[1].kind, C_FINALIZERS);
-	assert_string_equal(f.calls[1].name, "analysis");
-	assert_string_equal(f.calls[1].body, "[\"example.com/keep\"]");
-	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"));
-	m = world_find(&w, "foundrymodels", "analysis", NULL);
+		assert_int_equal(sc.f.ncalls, 2);
+	assert_int_equal(sc.f.calls[0].kind, C_APPLY);
+	expect_apply_data(sc.f.calls[0].body, remaining);
+	assert_int_equal(sc.f.calls[1].kind, C_FINALIZERS);
+	assert_string_equal(sc.f.calls[1].name, "analysis");
+	assert_string_equal(sc.f.calls[1].body, "[\"example.com/keep\"]");
+	assert_null(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"));
+	m = world_find(&sc.w, "foundrymodels", "analysis", NULL);
 	assert_non_null(m); /* the foreign finalizer holds it */
 	assert_int_equal(cJSON_GetArraySize(json_path(m, "metadata.finalizers")), 1);
 	/* then nothing more */
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "after deletion");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "after deletion");
 
 	/* the finalizer patch conflicting is an error to retry; gone is not */
-	world_release(&w);
-	publish_example(&w, &cfg_off, &ev);
-	m = world_find(&w, "foundrymodels", "generation", NULL);
+	world_release(&sc.w);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	m = world_find(&sc.w, "foundrymodels", "generation", NULL);
 	obj_set(obj_member(m, "metadata"), "deletionTimestamp", cJSON_CreateString("2026-11-24T06:00:00Z"));
-	fake_fail(&f, C_FINALIZERS, "generation", 0, FC_ERR_CONFLICT);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_CONFLICT);
-	assert_int_equal(f.calls[0].kind, C_APPLY);
-	assert_int_equal(f.calls[f.ncalls - 1].kind, C_FINALIZERS);
-	f.nrules = 0;
-	fake_fail(&f, C_FINALIZERS, "generation", 0, FC_ERR_NOTFOUND);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(f.ncalls, 1); /* the keys went in the previous apply */
-	assert_int_equal(f.calls[0].kind, C_FINALIZERS);
-	f.nrules = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_null(world_find(&w, "foundrymodels", "generation", NULL)); /* deleted */
-	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"));
-	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_REPORTING"));
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "after the model is gone");
-	event_dedup_release(&ev);
-	world_release(&w);
+	fake_fail(&sc.f, C_FINALIZERS, "generation", 0, FC_ERR_CONFLICT);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_CONFLICT);
+	assert_int_equal(sc.f.calls[0].kind, C_APPLY);
+	assert_int_equal(sc.f.calls[sc.f.ncalls - 1].kind, C_FINALIZERS);
+	sc.f.nrules = 0;
+	fake_fail(&sc.f, C_FINALIZERS, "generation", 0, FC_ERR_NOTFOUND);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(sc.f.ncalls, 1); /* the keys went in the previous apply */
+	assert_int_equal(sc.f.calls[0].kind, C_FINALIZERS);
+	sc.f.nrules = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_null(world_find(&sc.w, "foundrymodels", "generation", NULL)); /* deleted */
+	assert_null(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"));
+	assert_null(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_REPORTING"));
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "after the model is gone");
+	scene_release(&sc);
 }
 
 /* ---- 6: shutdown ------------------------------------------------------- */
 
 static void test_stopping(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	world_init(&w, 1);
+	scene_init(&sc);
+	world_init(&sc.w, 1);
 	/* at once, or at any later check: cancelled, nothing written */
 	for (unsigned k = 1; k <= 6; k++) {
-		f.stopping_from = k;
-		assert_int_equal(run(&f, &w, &cfg_on, &ev, NULL), FC_ERR_CANCELLED);
-		expect_no_calls(&f, "stopping");
-		assert_true(f.stopping_calls >= k);
+		sc.f.stopping_from = k;
+		assert_int_equal(run(&sc.f, &sc.w, &cfg_on, &sc.ev, NULL), FC_ERR_CANCELLED);
+		expect_no_calls(&sc.f, "stopping");
+		assert_true(sc.f.stopping_calls >= k);
 	}
-	assert_null(w.cm);
-	f.stopping_from = 0;
-	world_release(&w);
+	assert_null(sc.w.cm);
+	sc.f.stopping_from = 0;
+	world_release(&sc.w);
 
 	/* a reconcile with no Azure call to make (everything was deleted,
 	 * the keys must go) writes nothing either while stopping */
-	publish_example(&w, &cfg_off, &ev);
-	for (size_t i = 0; i < w.nmod; i++)
-		cJSON_Delete(w.mod[i]);
-	for (size_t i = 0; i < w.nacc; i++)
-		cJSON_Delete(w.acc[i]);
-	w.nmod = w.nacc = 0;
-	f.stopping_from = 1;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_CANCELLED);
-	expect_no_calls(&f, "stopping, nothing to ask");
-	f.stopping_from = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(f.ncalls, 1);
-	expect_apply_data(f.calls[0].body, (const char *const[]){ NULL });
-	event_dedup_release(&ev);
-	world_release(&w);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	for (size_t i = 0; i < sc.w.nmod; i++)
+		cJSON_Delete(sc.w.mod[i]);
+	for (size_t i = 0; i < sc.w.nacc; i++)
+		cJSON_Delete(sc.w.acc[i]);
+	sc.w.nmod = sc.w.nacc = 0;
+	sc.f.stopping_from = 1;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_CANCELLED);
+	expect_no_calls(&sc.f, "stopping, nothing to ask");
+	sc.f.stopping_from = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(sc.f.ncalls, 1);
+	expect_apply_data(sc.f.calls[0].body, (const char *const[]){ NULL });
+	scene_release(&sc);
 }
 
 /* ---- 7: a key of another field manager ------------------------------------ */
@@ -1237,130 +1214,118 @@ static void world_foreign(struct world *w)
 
 static void test_foreign_key(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	long i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	world_foreign(&w);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	scene_init(&sc);
+	world_foreign(&sc.w);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
 	if (getenv("FC_TEST_VERBOSE"))
-		dump_calls(&f);
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 4);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	i = find_call(&f, C_APPLY, NULL, NULL);
-	expect_apply_data(f.calls[i].body, example_data); /* no FOUNDRY_DEPLOYMENT_X, no OTHER */
-	assert_null(strstr(f.calls[i].body, "FOUNDRY_DEPLOYMENT_X"));
-	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+		dump_calls(&sc.f);
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 4);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	i = find_call(&sc.f, C_APPLY, NULL, NULL);
+	expect_apply_data(sc.f.calls[i].body, example_data); /* no FOUNDRY_DEPLOYMENT_X, no OTHER */
+	assert_null(strstr(sc.f.calls[i].body, "FOUNDRY_DEPLOYMENT_X"));
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "xmodel");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False KeyConflict");
-	assert_non_null(strstr(f.calls[i].body, "kubectl-edit"));
-	i = find_call(&f, C_EVENT, NULL, "xmodel");
+	expect_cond(sc.f.calls[i].body, "Ready", "False KeyConflict");
+	assert_non_null(strstr(sc.f.calls[i].body, "kubectl-edit"));
+	i = find_call(&sc.f, C_EVENT, NULL, "xmodel");
 	assert_true(i >= 0);
-	assert_true(!strncmp(f.calls[i].body, "Warning KeyConflict: ", 21));
-	assert_int_equal(count_kind(&f, C_EVENT), 4);
+	assert_true(!strncmp(sc.f.calls[i].body, "Warning KeyConflict: ", 21));
+	assert_int_equal(count_kind(&sc.f, C_EVENT), 4);
 	/* the other manager's keys are untouched */
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"), "someone-elses");
-	assert_string_equal(cm_value(&w, "OTHER"), "keep-me");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_X"), "someone-elses");
+	assert_string_equal(cm_value(&sc.w, "OTHER"), "keep-me");
 	/* and the next reconcile has nothing to do */
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "resync with a foreign key");
-	event_dedup_release(&ev);
-	world_release(&w);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "resync with a foreign key");
+	scene_release(&sc);
 }
 
 /* ---- 8: status patches failing ------------------------------------------ */
 
 static void test_status_fails(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	struct reconcile_stats st;
 	long a, s;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
+	scene_init(&sc);
 	/* the object was deleted meanwhile: not an error */
-	world_init(&w, 1);
-	fake_fail(&f, C_STATUS, "analysis", 0, FC_ERR_NOTFOUND);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, &st), FC_OK);
+	world_init(&sc.w, 1);
+	fake_fail(&sc.f, C_STATUS, "analysis", 0, FC_ERR_NOTFOUND);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, &st), FC_OK);
 	free(st.changes);
-	assert_int_equal(count_kind(&f, C_STATUS), 5);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 5);
 	assert_int_equal(st.status_writes, 4);
-	assert_int_equal(count_kind(&f, C_EVENT), 2); /* none for analysis */
-	assert_int_equal(find_call(&f, C_EVENT, NULL, "analysis"), -1);
-	world_release(&w);
+	assert_int_equal(count_kind(&sc.f, C_EVENT), 2); /* none for analysis */
+	assert_int_equal(find_call(&sc.f, C_EVENT, NULL, "analysis"), -1);
+	world_release(&sc.w);
 
 	/* any other failure is returned, after the ConfigMap was written and
 	 * the other statuses were */
-	event_dedup_release(&ev);
-	dedup_init(&ev);
-	world_init(&w, 1);
-	f.nrules = 0;
-	fake_fail(&f, C_STATUS, "reasoning-pro", 0, FC_ERR_UNAVAILABLE);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, &st), FC_ERR_UNAVAILABLE);
+	event_dedup_release(&sc.ev);
+	dedup_init(&sc.ev);
+	world_init(&sc.w, 1);
+	sc.f.nrules = 0;
+	fake_fail(&sc.f, C_STATUS, "reasoning-pro", 0, FC_ERR_UNAVAILABLE);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, &st), FC_ERR_UNAVAILABLE);
 	free(st.changes);
-	a = find_call(&f, C_APPLY, NULL, NULL);
-	s = find_call(&f, C_STATUS, NULL, "reasoning-pro");
+	a = find_call(&sc.f, C_APPLY, NULL, NULL);
+	s = find_call(&sc.f, C_STATUS, NULL, "reasoning-pro");
 	assert_true(a >= 0 && s > a);
-	assert_int_equal(f.calls[s].rc, FC_ERR_UNAVAILABLE);
+	assert_int_equal(sc.f.calls[s].rc, FC_ERR_UNAVAILABLE);
 	assert_int_equal(st.wrote_configmap, 1);
-	assert_int_equal(count_kind(&f, C_STATUS), 5);
-	assert_int_equal(find_call(&f, C_EVENT, NULL, "reasoning-pro"), -1);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_REASONING_PRO"), "gpt-5.4-pro");
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 5);
+	assert_int_equal(find_call(&sc.f, C_EVENT, NULL, "reasoning-pro"), -1);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_REASONING_PRO"), "gpt-5.4-pro");
 	/* the retry writes only the missing status and its event */
-	f.nrules = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(f.ncalls, 2);
-	assert_int_equal(f.calls[0].kind, C_STATUS);
-	assert_string_equal(f.calls[0].name, "reasoning-pro");
-	assert_int_equal(f.calls[1].kind, C_EVENT);
-	assert_string_equal(f.calls[1].name, "reasoning-pro");
+	sc.f.nrules = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(sc.f.ncalls, 2);
+	assert_int_equal(sc.f.calls[0].kind, C_STATUS);
+	assert_string_equal(sc.f.calls[0].name, "reasoning-pro");
+	assert_int_equal(sc.f.calls[1].kind, C_EVENT);
+	assert_string_equal(sc.f.calls[1].name, "reasoning-pro");
 	/* an account status failing counts too */
-	world_release(&w);
-	world_init(&w, 1);
-	fake_fail(&f, C_STATUS, "aucert-ai-east", 0, FC_ERR_FORBIDDEN);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_FORBIDDEN);
-	f.nrules = 0;
+	world_release(&sc.w);
+	world_init(&sc.w, 1);
+	fake_fail(&sc.f, C_STATUS, "aucert-ai-east", 0, FC_ERR_FORBIDDEN);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_FORBIDDEN);
+	sc.f.nrules = 0;
 
 	/* event creation failing is not fatal */
-	world_release(&w);
-	world_init(&w, 1);
-	fake_fail(&f, C_EVENT, NULL, 0, FC_ERR_UNAVAILABLE);
-	event_dedup_release(&ev);
-	dedup_init(&ev);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(count_kind(&f, C_EVENT), 3);
-	f.nrules = 0;
-	event_dedup_release(&ev);
-	world_release(&w);
+	world_release(&sc.w);
+	world_init(&sc.w, 1);
+	fake_fail(&sc.f, C_EVENT, NULL, 0, FC_ERR_UNAVAILABLE);
+	event_dedup_release(&sc.ev);
+	dedup_init(&sc.ev);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(count_kind(&sc.f, C_EVENT), 3);
+	sc.f.nrules = 0;
+	scene_release(&sc);
 }
 
 /* A finalizer that cannot be added stops the reconcile before any key is
  * published for that model. */
 static void test_finalizer_add_fails(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	world_init(&w, 1);
-	fake_fail(&f, C_FINALIZERS, "reasoning-pro", 0, FC_ERR_CONFLICT);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_CONFLICT);
-	assert_int_equal(count_kind(&f, C_APPLY), 0);
-	assert_int_equal(count_kind(&f, C_STATUS), 0);
-	assert_int_equal(f.calls[f.ncalls - 1].kind, C_FINALIZERS);
-	assert_null(w.cm);
-	event_dedup_release(&ev);
-	world_release(&w);
+	scene_init(&sc);
+	world_init(&sc.w, 1);
+	fake_fail(&sc.f, C_FINALIZERS, "reasoning-pro", 0, FC_ERR_CONFLICT);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_CONFLICT);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 0);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 0);
+	assert_int_equal(sc.f.calls[sc.f.ncalls - 1].kind, C_FINALIZERS);
+	assert_null(sc.w.cm);
+	scene_release(&sc);
 }
 
 /* ---- 9: allocation failure at every site ------------------------------ */
@@ -1551,114 +1516,106 @@ static void set_deployment(struct world *w, const char *model, const char *deplo
  * ones publish; nothing loops; room made later publishes it. */
 static void test_size_limit(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	size_t before, slack = 20;
 	long i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_off, &ev);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
 	/* fill the ConfigMap to 20 bytes under the limit with a foreign key */
-	world_big_foreign(&w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&w) - strlen("BIG") - slack);
-	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - slack);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "a full ConfigMap that does not change");
+	world_big_foreign(&sc.w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&sc.w) - strlen("BIG") - slack);
+	assert_int_equal(world_cm_bytes(&sc.w), CONFIGMAP_MAX_BYTES - slack);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "a full ConfigMap that does not change");
 
 	/* analysis (older) grows by 7 bytes, xmodel (newest) adds 27: both do
 	 * not fit, analysis alone does */
-	w.mod[w.nmod++] = J(MODEL_X);
-	set_deployment(&w, "analysis", "Kimi-K2.6-longer");
-	before = world_cm_bytes(&w);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
+	sc.w.mod[sc.w.nmod++] = J(MODEL_X);
+	set_deployment(&sc.w, "analysis", "Kimi-K2.6-longer");
+	before = world_cm_bytes(&sc.w);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
 	if (getenv("FC_TEST_VERBOSE"))
-		dump_calls(&f);
-	i = find_call(&f, C_APPLY, NULL, NULL);
+		dump_calls(&sc.f);
+	i = find_call(&sc.f, C_APPLY, NULL, NULL);
 	assert_true(i >= 0);
-	assert_non_null(strstr(f.calls[i].body, "Kimi-K2.6-longer"));
-	assert_null(strstr(f.calls[i].body, "FOUNDRY_DEPLOYMENT_X"));
-	assert_int_equal(world_cm_bytes(&w), before + 7);
-	assert_true(world_cm_bytes(&w) <= CONFIGMAP_MAX_BYTES);
-	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"));
-	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+	assert_non_null(strstr(sc.f.calls[i].body, "Kimi-K2.6-longer"));
+	assert_null(strstr(sc.f.calls[i].body, "FOUNDRY_DEPLOYMENT_X"));
+	assert_int_equal(world_cm_bytes(&sc.w), before + 7);
+	assert_true(world_cm_bytes(&sc.w) <= CONFIGMAP_MAX_BYTES);
+	assert_null(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_X"));
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "xmodel");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
-	expect_cond(f.calls[i].body, "Published", "False ConfigMapTooLarge");
-	assert_non_null(strstr(f.calls[i].body, "over the limit of 1048576 bytes"));
-	assert_non_null(strstr(f.calls[i].body, "ConfigMap aucert/llm-config would hold 1048590 bytes"));
-	i = find_call(&f, C_STATUS, "foundrymodels", "analysis");
+	expect_cond(sc.f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	expect_cond(sc.f.calls[i].body, "Published", "False ConfigMapTooLarge");
+	assert_non_null(strstr(sc.f.calls[i].body, "over the limit of 1048576 bytes"));
+	assert_non_null(strstr(sc.f.calls[i].body, "ConfigMap aucert/llm-config would hold 1048590 bytes"));
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "analysis");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "True Published");
-	i = find_call(&f, C_EVENT, NULL, "xmodel");
+	expect_cond(sc.f.calls[i].body, "Ready", "True Published");
+	i = find_call(&sc.f, C_EVENT, NULL, "xmodel");
 	assert_true(i >= 0);
-	assert_true(starts(f.calls[i].body, "Warning ConfigMapTooLarge: ConfigMap aucert/llm-config would hold"));
+	assert_true(starts(sc.f.calls[i].body, "Warning ConfigMapTooLarge: ConfigMap aucert/llm-config would hold"));
 	/* stable: the next reconciles write nothing */
 	for (int k = 0; k < 3; k++) {
-		assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-		expect_no_calls(&f, "resync of a held model");
+		assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+		expect_no_calls(&sc.f, "resync of a held model");
 	}
 
 	/* the other manager shrinks its key: xmodel publishes */
-	world_big_foreign(&w, strlen(cm_value(&w, "BIG")) - 100);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"), "gpt-5.4");
-	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+	world_big_foreign(&sc.w, strlen(cm_value(&sc.w, "BIG")) - 100);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_X"), "gpt-5.4");
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "xmodel");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "True Published");
-	assert_true(world_cm_bytes(&w) <= CONFIGMAP_MAX_BYTES);
+	expect_cond(sc.f.calls[i].body, "Ready", "True Published");
+	assert_true(world_cm_bytes(&sc.w) <= CONFIGMAP_MAX_BYTES);
 
 	/* a model already published that grows past the limit keeps its
 	 * last published value */
-	world_big_foreign(&w, strlen(cm_value(&w, "BIG")) + (CONFIGMAP_MAX_BYTES - 10 - world_cm_bytes(&w)));
-	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - 10);
-	set_deployment(&w, "generation", "gpt-5.4-much-longer-name");
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_int_equal(count_kind(&f, C_APPLY), 0);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	world_big_foreign(&sc.w, strlen(cm_value(&sc.w, "BIG")) + (CONFIGMAP_MAX_BYTES - 10 - world_cm_bytes(&sc.w)));
+	assert_int_equal(world_cm_bytes(&sc.w), CONFIGMAP_MAX_BYTES - 10);
+	set_deployment(&sc.w, "generation", "gpt-5.4-much-longer-name");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 0);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
-	assert_non_null(strstr(f.calls[i].body, "keeps the last published values for GENERATION, REPORTING"));
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "resync of a held published model");
-	event_dedup_release(&ev);
-	world_release(&w);
+	expect_cond(sc.f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	assert_non_null(strstr(sc.f.calls[i].body, "keeps the last published values for GENERATION, REPORTING"));
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "resync of a held published model");
+	scene_release(&sc);
 }
 
 /* Holding back goes newest first, then lets in again, oldest first, what
  * still fits: a small new model goes in while a big older change waits. */
 static void test_size_limit_packing(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	long i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_off, &ev);
-	world_big_foreign(&w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&w) - strlen("BIG") - 40);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	world_big_foreign(&sc.w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&sc.w) - strlen("BIG") - 40);
 	/* xmodel (newest) adds 27 bytes, analysis (older) 50: only xmodel fits */
-	w.mod[w.nmod++] = J(MODEL_X);
-	set_deployment(&w, "analysis", "Kimi-K2.6-0123456789012345678901234567890123456789");
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_X"), "gpt-5.4");
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
-	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - 40 + 27);
-	i = find_call(&f, C_STATUS, "foundrymodels", "analysis");
+	sc.w.mod[sc.w.nmod++] = J(MODEL_X);
+	set_deployment(&sc.w, "analysis", "Kimi-K2.6-0123456789012345678901234567890123456789");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_X"), "gpt-5.4");
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+	assert_int_equal(world_cm_bytes(&sc.w), CONFIGMAP_MAX_BYTES - 40 + 27);
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "analysis");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
-	assert_non_null(strstr(f.calls[i].body, "keeps the last published values for ANALYSIS"));
-	i = find_call(&f, C_STATUS, "foundrymodels", "xmodel");
+	expect_cond(sc.f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	assert_non_null(strstr(sc.f.calls[i].body, "keeps the last published values for ANALYSIS"));
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "xmodel");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "True Published");
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	expect_no_calls(&f, "resync after packing");
-	event_dedup_release(&ev);
-	world_release(&w);
+	expect_cond(sc.f.calls[i].body, "Ready", "True Published");
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	expect_no_calls(&sc.f, "resync after packing");
+	scene_release(&sc);
 }
 
 /* The primary account's endpoint grows past the limit: no model change to
@@ -1666,31 +1623,27 @@ static void test_size_limit_packing(void **state)
  * (backoff) with TOOBIG; the ConfigMap keeps its data. */
 static void test_size_limit_nothing_fits(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	cJSON *a;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_off, &ev);
-	world_big_foreign(&w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&w) - strlen("BIG") - 5);
-	a = world_find(&w, "foundryaccounts", "aucert-ai", NULL);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	world_big_foreign(&sc.w, CONFIGMAP_MAX_BYTES - world_cm_bytes(&sc.w) - strlen("BIG") - 5);
+	a = world_find(&sc.w, "foundryaccounts", "aucert-ai", NULL);
 	obj_set(obj_member(a, "spec"), "endpoint",
 		cJSON_CreateString("https://aucert-ai-with-a-longer-name.openai.azure.com/"));
-	bump_rv(&w, a);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_TOOBIG);
-	assert_int_equal(count_kind(&f, C_APPLY), 0);
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
-	assert_string_equal(cm_value(&w, "FOUNDRY_ENDPOINT"), W);
-	assert_int_equal(world_cm_bytes(&w), CONFIGMAP_MAX_BYTES - 5);
+	bump_rv(&sc.w, a);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_TOOBIG);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 0);
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 0);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_ENDPOINT"), W);
+	assert_int_equal(world_cm_bytes(&sc.w), CONFIGMAP_MAX_BYTES - 5);
 	/* again: still nothing written, no status written twice */
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_TOOBIG);
-	assert_int_equal(count_kind(&f, C_APPLY), 0);
-	assert_int_equal(count_kind(&f, C_STATUS), 0);
-	event_dedup_release(&ev);
-	world_release(&w);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_TOOBIG);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 0);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 0);
+	scene_release(&sc);
 }
 
 /* An apply the API server refuses (422) holds back the changed models
@@ -1698,77 +1651,73 @@ static void test_size_limit_nothing_fits(void **state)
  * the finalizer of a deleting model, and sends no status twice. */
 static void test_apply_refused(void **state)
 {
-	struct world w;
-	struct fake f;
-	struct event_dedup ev;
+	struct scene sc;
 	cJSON *m;
 	long i;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	dedup_init(&ev);
-	publish_example(&w, &cfg_off, &ev);
-	set_deployment(&w, "generation", "gpt-5.4-mini");
-	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_INVAL);
-	f.apply_why = "ConfigMap \"llm-config\" is invalid: []: Too long: must have at most 1048576 bytes";
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_INVAL);
+	scene_init(&sc);
+	publish_example(&sc.w, &cfg_off, &sc.ev);
+	set_deployment(&sc.w, "generation", "gpt-5.4-mini");
+	fake_fail(&sc.f, C_APPLY, NULL, 0, FC_ERR_INVAL);
+	sc.f.apply_why = "ConfigMap \"llm-config\" is invalid: []: Too long: must have at most 1048576 bytes";
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_INVAL);
 	if (getenv("FC_TEST_VERBOSE"))
-		dump_calls(&f);
-	assert_int_equal(count_kind(&f, C_APPLY), 1);
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+		dump_calls(&sc.f);
+	assert_int_equal(count_kind(&sc.f, C_APPLY), 1);
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
-	assert_non_null(strstr(f.calls[i].body, "Too long: must have at most 1048576 bytes"));
-	assert_true(find_call(&f, C_STATUS, "foundrymodels", "analysis") < 0);
-	i = find_call(&f, C_EVENT, NULL, "generation");
+	expect_cond(sc.f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	assert_non_null(strstr(sc.f.calls[i].body, "Too long: must have at most 1048576 bytes"));
+	assert_true(find_call(&sc.f, C_STATUS, "foundrymodels", "analysis") < 0);
+	i = find_call(&sc.f, C_EVENT, NULL, "generation");
 	assert_true(i >= 0);
-	assert_true(starts(f.calls[i].body, "Warning ConfigMapTooLarge: the API server refused"));
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
+	assert_true(starts(sc.f.calls[i].body, "Warning ConfigMapTooLarge: the API server refused"));
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4");
 	/* the retry: the apply again, nothing else */
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_INVAL);
-	assert_int_equal(f.ncalls, 1);
-	assert_int_equal(f.calls[0].kind, C_APPLY);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_INVAL);
+	assert_int_equal(sc.f.ncalls, 1);
+	assert_int_equal(sc.f.calls[0].kind, C_APPLY);
 
 	/* another refusal (an immutable ConfigMap), and a model being deleted */
-	f.apply_why = "ConfigMap \"llm-config\" is invalid: data: Forbidden: field is immutable when `immutable` is set";
-	m = world_find(&w, "foundrymodels", "analysis", NULL);
+	sc.f.apply_why = "ConfigMap \"llm-config\" is invalid: data: Forbidden: field is immutable when `immutable` is set";
+	m = world_find(&sc.w, "foundrymodels", "analysis", NULL);
 	obj_set(obj_member(m, "metadata"), "finalizers", J("['" SPEC_FINALIZER "']"));
 	obj_set(obj_member(m, "metadata"), "deletionTimestamp", cJSON_CreateString("2026-11-24T06:00:00Z"));
-	bump_rv(&w, m);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_INVAL);
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 0);
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	bump_rv(&sc.w, m);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_INVAL);
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 0);
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False ConfigMapRejected");
-	assert_non_null(strstr(f.calls[i].body, "field is immutable"));
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
+	expect_cond(sc.f.calls[i].body, "Ready", "False ConfigMapRejected");
+	assert_non_null(strstr(sc.f.calls[i].body, "field is immutable"));
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"), "Kimi-K2.6");
 
 	/* the server takes it: everything goes through, the finalizer drops */
-	f.nrules = 0;
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_OK);
-	assert_string_equal(cm_value(&w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4-mini");
-	assert_null(cm_value(&w, "FOUNDRY_DEPLOYMENT_ANALYSIS"));
-	assert_int_equal(count_kind(&f, C_FINALIZERS), 1);
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	sc.f.nrules = 0;
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_OK);
+	assert_string_equal(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_GENERATION"), "gpt-5.4-mini");
+	assert_null(cm_value(&sc.w, "FOUNDRY_DEPLOYMENT_ANALYSIS"));
+	assert_int_equal(count_kind(&sc.f, C_FINALIZERS), 1);
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "True Published");
+	expect_cond(sc.f.calls[i].body, "Ready", "True Published");
 
 	/* a 413 is too large whatever the message */
-	set_deployment(&w, "generation", "gpt-5.4-nano");
-	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_TOOBIG);
-	f.apply_why = "";
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_TOOBIG);
-	i = find_call(&f, C_STATUS, "foundrymodels", "generation");
+	set_deployment(&sc.w, "generation", "gpt-5.4-nano");
+	fake_fail(&sc.f, C_APPLY, NULL, 0, FC_ERR_TOOBIG);
+	sc.f.apply_why = "";
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_TOOBIG);
+	i = find_call(&sc.f, C_STATUS, "foundrymodels", "generation");
 	assert_true(i >= 0);
-	expect_cond(f.calls[i].body, "Ready", "False ConfigMapTooLarge");
+	expect_cond(sc.f.calls[i].body, "Ready", "False ConfigMapTooLarge");
 	/* a transient failure is not reported in status */
-	f.nrules = 0;
-	set_deployment(&w, "generation", "gpt-5.4-pico");
-	fake_fail(&f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
-	assert_int_equal(run(&f, &w, &cfg_off, &ev, NULL), FC_ERR_UNAVAILABLE);
-	assert_int_equal(count_kind(&f, C_STATUS), 0);
-	event_dedup_release(&ev);
-	world_release(&w);
+	sc.f.nrules = 0;
+	set_deployment(&sc.w, "generation", "gpt-5.4-pico");
+	fake_fail(&sc.f, C_APPLY, NULL, 0, FC_ERR_UNAVAILABLE);
+	assert_int_equal(run(&sc.f, &sc.w, &cfg_off, &sc.ev, NULL), FC_ERR_UNAVAILABLE);
+	assert_int_equal(count_kind(&sc.f, C_STATUS), 0);
+	scene_release(&sc);
 }
 
 int main(void)

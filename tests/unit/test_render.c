@@ -14,6 +14,7 @@
 #include "failmalloc.h"
 #include "render.h"
 #include "sha256.h"
+#include "sqjson.h"
 
 #define MAXA 4
 #define MAXM 6
@@ -498,22 +499,6 @@ static const struct rcase cases[] = {
 };
 
 /* ---- building the input ---- */
-
-static cJSON *J(const char *text)
-{
-	char *s = strdup(text);
-	cJSON *j;
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = cJSON_Parse(s);
-	if (!j)
-		fail_msg("bad test JSON: %s", s);
-	free(s);
-	return j;
-}
 
 static char *dup_or_null(const char *s)
 {

@@ -15,25 +15,9 @@
 
 #include "failmalloc.h"
 #include "spec.h"
+#include "sqjson.h"
 
 static const struct spec_defaults defs = { "llm-config", VALIDATION_WARN };
-
-/* JSON written with ' for " (none of the test values holds a quote). */
-static cJSON *J(const char *text)
-{
-	char *s = strdup(text);
-	cJSON *j;
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	j = cJSON_Parse(s);
-	if (!j)
-		fail_msg("bad test JSON: %s", s);
-	free(s);
-	return j;
-}
 
 /* ---- a small YAML -> cJSON for the e2e manifests ---- */
 

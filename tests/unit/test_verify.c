@@ -18,6 +18,7 @@
 #include "azure_client.h"
 #include "failmalloc.h"
 #include "fake_transport.h"
+#include "fixture.h"
 #include "json.h"
 #include "log.h"
 #include "manifest.h"
@@ -59,35 +60,13 @@ struct fake_arm {
 	int requests;
 };
 
-static char *read_fixture(const char *name)
-{
-	const char *data = getenv("FC_TEST_DATA");
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/azure/unit/%s", data ? data : "../fixtures", name);
-	f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void fake_arm_init(struct fake_arm *a, const struct route *routes)
 {
 	memset(a, 0, sizeof(*a));
 	a->routes = routes;
 	for (size_t i = 0; routes[i].url_part; i++)
-		a->bodies[i] = routes[i].file ? read_fixture(routes[i].file) : strdup(routes[i].body);
+		a->bodies[i] = routes[i].file ? fixture_read("azure/unit", routes[i].file, NULL)
+					      : strdup(routes[i].body);
 }
 
 static void fake_arm_release(struct fake_arm *a)
@@ -222,132 +201,136 @@ static struct verify_options options(void)
 	return o;
 }
 
+/* One verify run against a fresh fake ARM, with options() */
+struct run {
+	struct env e;
+	struct manifest_set s;
+	struct verify_options opt;
+	struct verify_result r;
+	char err[256];
+};
+
+/* The fake ARM (suggest: --suggest-regions) and the manifests of text. */
+static void run_start(struct run *v, char *const *suggest, size_t nsuggest, const char *text)
+{
+	env_init(&v->e, suggest, nsuggest);
+	load(&v->s, text);
+	v->opt = options();
+}
+
+/* verify_run() into v->r, which must succeed; release v->r before the next. */
+static void run_verify(struct run *v)
+{
+	assert_int_equal(verify_run(&v->s, v->e.ac, &v->opt, &v->r, v->err, sizeof(v->err)), FC_OK);
+}
+
+static void run_release(struct run *v)
+{
+	verify_result_release(&v->r);
+	manifest_set_release(&v->s);
+	env_release(&v->e);
+}
+
 /* ---- rows ---------------------------------------------------------------------------- */
 
 static void test_rows(void **state)
 {
 	char *suggest[] = { (char *)"westeurope" };
-	struct verify_options opt = options();
-	struct verify_result r;
-	struct manifest_set s;
-	struct env e;
-	char err[256];
+	struct run v;
 
 	(void)state;
-	env_init(&e, suggest, 1);
-	load(&s, MANIFESTS);
-	assert_int_equal(verify_run(&s, e.ac, &opt, &r, err, sizeof(err)), FC_OK);
-	assert_int_equal(r.nrows, 11);
+	run_start(&v, suggest, 1, MANIFESTS);
+	run_verify(&v);
+	assert_int_equal(v.r.nrows, 11);
 	/* sorted by namespace, name */
-	for (size_t i = 1; i < r.nrows; i++)
-		assert_true(strcmp(r.rows[i - 1].name, r.rows[i].name) < 0);
+	for (size_t i = 1; i < v.r.nrows; i++)
+		assert_true(strcmp(v.r.rows[i - 1].name, v.r.rows[i].name) < 0);
 
-	expect(&r, "a-available", VERIFY_AVAILABLE, "Published", NULL);
-	assert_string_equal(row(&r, "a-available")->region, "japaneast"); /* ARM's location */
-	assert_string_equal(row(&r, "a-available")->model, "gpt-4o");
-	assert_string_equal(row(&r, "a-available")->version, "2024-08-06");
-	assert_string_equal(row(&r, "a-available")->sku, "Standard");
-	assert_string_equal(row(&r, "a-available")->account, "acct");
-	assert_string_equal(row(&r, "a-available")->ns, "team");
-	assert_string_equal(row(&r, "a-available")->file, "m.yaml");
-	assert_int_equal(row(&r, "a-available")->line, 25);
-	expect(&r, "b-deprecating", VERIFY_AVAILABLE, "Published", "2025-09-15T00:00:00Z");
-	expect(&r, "c-retired", VERIFY_UNAVAILABLE, "ModelRetired", "retired in japaneast");
-	expect(&r, "d-sku", VERIFY_UNAVAILABLE, "SkuNotInRegion",
+	expect(&v.r, "a-available", VERIFY_AVAILABLE, "Published", NULL);
+	assert_string_equal(row(&v.r, "a-available")->region, "japaneast"); /* ARM's location */
+	assert_string_equal(row(&v.r, "a-available")->model, "gpt-4o");
+	assert_string_equal(row(&v.r, "a-available")->version, "2024-08-06");
+	assert_string_equal(row(&v.r, "a-available")->sku, "Standard");
+	assert_string_equal(row(&v.r, "a-available")->account, "acct");
+	assert_string_equal(row(&v.r, "a-available")->ns, "team");
+	assert_string_equal(row(&v.r, "a-available")->file, "m.yaml");
+	assert_int_equal(row(&v.r, "a-available")->line, 25);
+	expect(&v.r, "b-deprecating", VERIFY_AVAILABLE, "Published", "2025-09-15T00:00:00Z");
+	expect(&v.r, "c-retired", VERIFY_UNAVAILABLE, "ModelRetired", "retired in japaneast");
+	expect(&v.r, "d-sku", VERIFY_UNAVAILABLE, "SkuNotInRegion",
 	       "not offered in any of the --suggest-regions (westeurope)");
-	expect(&r, "e-region", VERIFY_UNAVAILABLE, "ModelNotInRegion", "offered in westeurope");
-	assert_string_equal(row(&r, "e-region")->hint, "offered in westeurope");
-	assert_int_equal(row(&r, "e-region")->navailable_regions, 1);
-	assert_string_equal(row(&r, "e-region")->available_regions[0], "westeurope");
-	expect(&r, "f-skipped", VERIFY_SKIPPED, "ValidationSkipped", "spec.validation is Skip");
-	expect(&r, "g-invalid", VERIFY_UNKNOWN, "InvalidSpec", "spec.keys[0]: \"lower\"");
-	expect(&r, "h-missing", VERIFY_UNKNOWN, "AccountNotFound", "ghost");
-	assert_string_equal(row(&r, "h-missing")->hint, "FoundryAccount ghost is not in the given manifests");
-	assert_null(row(&r, "h-missing")->region);
-	expect(&r, "i-gone", VERIFY_UNAVAILABLE, "AccountNotFound", "");
-	expect(&r, "j-throttled", VERIFY_UNKNOWN, "AzureThrottled", "");
-	expect(&r, "k-forbidden", VERIFY_UNKNOWN, "AzureForbidden", "");
-	assert_int_equal(r.errors.n, 0);
-	assert_int_equal(verify_exit_code(&r), 2);
-	assert_int_equal(e.arm.unexpected, 0);
-	verify_result_release(&r);
+	expect(&v.r, "e-region", VERIFY_UNAVAILABLE, "ModelNotInRegion", "offered in westeurope");
+	assert_string_equal(row(&v.r, "e-region")->hint, "offered in westeurope");
+	assert_int_equal(row(&v.r, "e-region")->navailable_regions, 1);
+	assert_string_equal(row(&v.r, "e-region")->available_regions[0], "westeurope");
+	expect(&v.r, "f-skipped", VERIFY_SKIPPED, "ValidationSkipped", "spec.validation is Skip");
+	expect(&v.r, "g-invalid", VERIFY_UNKNOWN, "InvalidSpec", "spec.keys[0]: \"lower\"");
+	expect(&v.r, "h-missing", VERIFY_UNKNOWN, "AccountNotFound", "ghost");
+	assert_string_equal(row(&v.r, "h-missing")->hint, "FoundryAccount ghost is not in the given manifests");
+	assert_null(row(&v.r, "h-missing")->region);
+	expect(&v.r, "i-gone", VERIFY_UNAVAILABLE, "AccountNotFound", "");
+	expect(&v.r, "j-throttled", VERIFY_UNKNOWN, "AzureThrottled", "");
+	expect(&v.r, "k-forbidden", VERIFY_UNKNOWN, "AzureForbidden", "");
+	assert_int_equal(v.r.errors.n, 0);
+	assert_int_equal(verify_exit_code(&v.r), 2);
+	assert_int_equal(v.e.arm.unexpected, 0);
+	verify_result_release(&v.r);
 
 	/* once more on the same client: every answer is cached */
-	e.arm.requests = 0;
-	assert_int_equal(verify_run(&s, e.ac, &opt, &r, err, sizeof(err)), FC_OK);
+	v.e.arm.requests = 0;
+	run_verify(&v);
 	/* the 403 is held for AZURE_CLIENT_FAILURE_HOLD_MS like any failed lookup;
 	 * the 429 holds its subscription until Retry-After */
-	assert_int_equal(e.arm.requests, 0);
-	verify_result_release(&r);
-	manifest_set_release(&s);
-	env_release(&e);
+	assert_int_equal(v.e.arm.requests, 0);
+	run_release(&v);
 }
 
 static void test_no_suggestions(void **state)
 {
-	struct verify_options opt = options();
-	struct verify_result r;
-	struct manifest_set s;
-	struct env e;
-	char err[256];
+	struct run v;
 
 	(void)state;
-	env_init(&e, NULL, 0);
-	load(&s, ACCOUNT("acct", S1, "")
+	run_start(&v, NULL, 0, ACCOUNT("acct", S1, "")
 		 MODEL("e-region", "acct", "gpt-35-turbo", "0125", "Standard", "  keys: [E]\n")
 		 MODEL("a-available", "acct", "gpt-4o", "2024-08-06", "Standard", "  keys: [A]\n"));
-	assert_int_equal(verify_run(&s, e.ac, &opt, &r, err, sizeof(err)), FC_OK);
-	expect(&r, "e-region", VERIFY_UNAVAILABLE, "ModelNotInRegion",
+	run_verify(&v);
+	expect(&v.r, "e-region", VERIFY_UNAVAILABLE, "ModelNotInRegion",
 	       "gpt-35-turbo 0125 Standard is not offered in japaneast");
-	assert_int_equal(row(&r, "e-region")->navailable_regions, 0);
-	assert_int_equal(verify_exit_code(&r), 1);
-	verify_result_release(&r);
-	manifest_set_release(&s);
-	env_release(&e);
+	assert_int_equal(row(&v.r, "e-region")->navailable_regions, 0);
+	assert_int_equal(verify_exit_code(&v.r), 1);
+	run_release(&v);
 }
 
 static void test_deployments(void **state)
 {
-	struct verify_options opt = options();
-	struct verify_result r;
-	struct manifest_set s;
-	struct env e;
-	char err[256];
+	struct run v;
 
 	(void)state;
-	env_init(&e, NULL, 0);
-	load(&s, ACCOUNT("acct", S1, "")
+	run_start(&v, NULL, 0, ACCOUNT("acct", S1, "")
 		 MODEL("missing-deployment", "acct", "gpt-4o", "2024-08-06", "Standard", "  keys: [A]\n")
 		 MODEL("other-model", "acct", "gpt-4o", "2024-08-06", "Standard",
 		       "  keys: [B]\n  deployment: ada\n"));
 	/* without --check-deployments nothing is asked about deployments */
-	assert_int_equal(verify_run(&s, e.ac, &opt, &r, err, sizeof(err)), FC_OK);
-	expect(&r, "missing-deployment", VERIFY_AVAILABLE, "Published", NULL);
-	expect(&r, "other-model", VERIFY_AVAILABLE, "Published", NULL);
-	verify_result_release(&r);
-	opt.check_deployments = 1;
-	assert_int_equal(verify_run(&s, e.ac, &opt, &r, err, sizeof(err)), FC_OK);
-	expect(&r, "missing-deployment", VERIFY_UNAVAILABLE, "DeploymentNotFound",
+	run_verify(&v);
+	expect(&v.r, "missing-deployment", VERIFY_AVAILABLE, "Published", NULL);
+	expect(&v.r, "other-model", VERIFY_AVAILABLE, "Published", NULL);
+	verify_result_release(&v.r);
+	v.opt.check_deployments = 1;
+	run_verify(&v);
+	expect(&v.r, "missing-deployment", VERIFY_UNAVAILABLE, "DeploymentNotFound",
 	       "deployment gpt-4o not found in account acct");
-	expect(&r, "other-model", VERIFY_UNAVAILABLE, "DeploymentNotSucceeded", "model name differs");
-	assert_int_equal(verify_exit_code(&r), 1);
-	assert_int_equal(e.arm.unexpected, 0);
-	verify_result_release(&r);
-	manifest_set_release(&s);
-	env_release(&e);
+	expect(&v.r, "other-model", VERIFY_UNAVAILABLE, "DeploymentNotSucceeded", "model name differs");
+	assert_int_equal(verify_exit_code(&v.r), 1);
+	assert_int_equal(v.e.arm.unexpected, 0);
+	run_release(&v);
 }
 
 static void test_conflicts(void **state)
 {
-	struct verify_options opt = options();
-	struct verify_result r;
-	struct manifest_set s;
-	struct env e;
-	char err[256];
+	struct run v;
 
 	(void)state;
-	env_init(&e, NULL, 0);
-	load(&s, ACCOUNT("p1", S1, ", accountName: acct, primary: true")
+	run_start(&v, NULL, 0, ACCOUNT("p1", S1, ", accountName: acct, primary: true")
 		 ACCOUNT("p2", S1, ", accountName: acct, primary: true")
 		 MODEL("first", "p1", "gpt-4o", "2024-08-06", "Standard", "  keys: [GEN, REP]\n")
 		 MODEL("second", "p1", "gpt-4o", "2024-08-06", "Standard", "  keys: [REP]\n")
@@ -356,17 +339,15 @@ static void test_conflicts(void **state)
 		       "  keys: [REP]\n  configMap: other\n")
 		 MODEL("skipped", "p1", "gpt-4o", "2024-08-06", "Standard",
 		       "  keys: [GEN]\n  validation: Skip\n"));
-	assert_int_equal(verify_run(&s, e.ac, &opt, &r, err, sizeof(err)), FC_OK);
-	expect(&r, "first", VERIFY_AVAILABLE, "Published", NULL);
-	expect(&r, "second", VERIFY_UNAVAILABLE, "KeyConflict",
+	run_verify(&v);
+	expect(&v.r, "first", VERIFY_AVAILABLE, "Published", NULL);
+	expect(&v.r, "second", VERIFY_UNAVAILABLE, "KeyConflict",
 	       "key REP is claimed by FoundryModel first (older) in ConfigMap team/llm-config");
-	expect(&r, "third", VERIFY_UNAVAILABLE, "PrimaryConflict", "p1 (older) is the primary");
-	expect(&r, "own-cm", VERIFY_AVAILABLE, "Published", NULL); /* another ConfigMap */
-	expect(&r, "skipped", VERIFY_UNAVAILABLE, "KeyConflict", "key GEN");
-	assert_int_equal(verify_exit_code(&r), 1);
-	verify_result_release(&r);
-	manifest_set_release(&s);
-	env_release(&e);
+	expect(&v.r, "third", VERIFY_UNAVAILABLE, "PrimaryConflict", "p1 (older) is the primary");
+	expect(&v.r, "own-cm", VERIFY_AVAILABLE, "Published", NULL); /* another ConfigMap */
+	expect(&v.r, "skipped", VERIFY_UNAVAILABLE, "KeyConflict", "key GEN");
+	assert_int_equal(verify_exit_code(&v.r), 1);
+	run_release(&v);
 }
 
 static void test_validation_off(void **state)
