@@ -217,6 +217,18 @@ def model_items(ns, n, account="acct"):
 
 # ---- watches -------------------------------------------------------------------------
 
+def stop_stream(w):
+    """Stops w, a thread reading a watch from its connection w.conn: sets
+    w.stopped and shuts the socket down, so that a blocked read returns."""
+    w.stopped = True
+    c = w.conn
+    if c is not None and c.sock is not None:
+        try:
+            c.sock.shutdown(2)
+        except OSError:
+            pass
+
+
 class Watch(threading.Thread):
     """A watch (list path + ?watch=1 from resourceVersion) read line by line in
     a thread; on_event(type, object, t) with t = time.perf_counter() taken as
@@ -273,13 +285,7 @@ class Watch(threading.Thread):
             raise BenchError("watch %s failed: %s" % (self.path, self.error))
 
     def stop(self):
-        self.stopped = True
-        c = self.conn
-        if c is not None and c.sock is not None:
-            try:
-                c.sock.shutdown(2)
-            except OSError:
-                pass
+        stop_stream(self)
 
 
 def list_rv(kube, path):

@@ -7,6 +7,9 @@ api()        a raw request to the API server (token + CA of the cluster), for
 Watch        a background watch of one object from a resourceVersion, keeping
              every version the API server reports.
 wait_for()   polls a function until it returns something truthy (bounded).
+controllers()  the body of a fixture that starts controllers; at the end
+             finish_controllers(): SIGTERM, exit 0, stderr printed when the
+             test failed.
 """
 
 import json
@@ -14,6 +17,7 @@ import os
 import signal
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -234,6 +238,59 @@ class Controller:
             self.assert_running()
             return next((r for r in self.records() if pred(r)), None)
         return wait_for(what, find, timeout)
+
+
+def controllers(request, make, **finish):
+    """The body of a fixture that starts controllers (yield from it): yields
+    start(*args, **kw), which starts make(index, *args, **kw) (a Controller,
+    index 1, 2, ... in the order of the calls) and returns it; at the end,
+    finish_controllers(..., **finish) for all of them."""
+    procs = []
+    failed_before = request.session.testsfailed
+
+    def start(*args, **kw):
+        c = make(len(procs) + 1, *args, **kw).start()
+        procs.append(c)
+        return c
+
+    yield start
+    finish_controllers(procs, request, failed_before, **finish)
+
+
+def finish_controllers(procs, request, failed_before, tail=None, label="", resume=False,
+                       problems_of=None):
+    """The end of a fixture that started the controllers procs: each one still
+    running gets SIGTERM and must exit 0 (one that exited by itself is a
+    problem); those the test stopped itself (returncode set) or killed
+    (attribute killed) are left alone. resume: a SIGCONT first (a test may
+    have left it stopped). problems_of(c): more problems of every process.
+    The stderr of every process (its last `tail` characters when given,
+    headed "controller stderr PATH<label>") is printed when there is a problem
+    or the test failed; then asserts that there is none."""
+    problems = []
+    for c in procs:
+        if c.returncode is None and not getattr(c, "killed", False):
+            if not c.running():
+                problems.append("%s: exited by itself with %s" % (c.stderr_path, c.proc.returncode))
+            else:
+                if resume:
+                    try:
+                        os.kill(c.proc.pid, signal.SIGCONT)
+                    except OSError:
+                        pass
+                code = c.stop()
+                if code != 0:
+                    problems.append("%s: SIGTERM gave exit code %s (want 0)" % (c.stderr_path, code))
+        if problems_of is not None:
+            problems += problems_of(c)
+    if problems or request.session.testsfailed > failed_before:
+        capman = request.config.pluginmanager.getplugin("capturemanager")
+        with capman.global_and_fixture_disabled():
+            for c in procs:
+                text = c.stderr()
+                sys.stderr.write("\n----- controller stderr %s%s -----\n%s" % (
+                    c.stderr_path, label, text[-tail:] if tail else text))
+    assert not problems, problems
 
 
 # ---- raw API access ----------------------------------------------------------

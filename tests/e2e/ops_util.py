@@ -7,14 +7,19 @@ families(ctl)       /metrics parsed: {family name: Metric} (counters keep their
                     family name without _total, as prometheus_client reports it)
 value(samples, name, **labels)  the sum of the matching samples (0 if none)
 listening_sockets(pid)  TCP sockets in LISTEN state owned by process pid
+apply(cluster, ns, *docs)   kubectl apply of the objects in namespace ns
+set_deployment(cluster, ns, deployment, name)  merge patch of a FoundryModel's spec.deployment
 """
 
 import http.client
 import os
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from controller_proc import wait_for
+from controller_proc import api, wait_for
+
+GV = "foundry.aucert.io/v1alpha1"
 
 
 def ports(ctl, timeout=20):
@@ -65,6 +70,17 @@ def writes(samples, namespace=None):
     cm = value(samples, "foundry_configmap_writes_total",
                **({"namespace": namespace} if namespace else {}))
     return cm + value(samples, "foundry_status_writes_total")
+
+
+def apply(cluster, ns, *docs):
+    cluster.kubectl("apply", "-n", ns, "-f", "-", input=yaml.safe_dump_all(docs))
+
+
+def set_deployment(cluster, ns, deployment, name="generation"):
+    st, body = api(cluster, "PATCH", "/apis/%s/namespaces/%s/foundrymodels/%s" % (GV, ns, name),
+                   {"spec": {"deployment": deployment}},
+                   content_type="application/merge-patch+json")
+    assert st == 200, body
 
 
 def listening_sockets(pid):

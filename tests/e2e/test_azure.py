@@ -31,7 +31,7 @@ E2E_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(E2E_DIR))
 sys.path.insert(0, E2E_DIR)
 sys.path.insert(0, os.path.join(REPO, "tests", "azure_emulator"))
-from controller_proc import BIN, Controller, Watch, api, wait_for  # noqa: E402
+from controller_proc import BIN, Controller, Watch, api, controllers, wait_for  # noqa: E402
 from client import (CLIENT_SECRET, FEDERATED_ASSERTION, FEDERATED_CLIENT_ID,  # noqa: E402
                     Emulator)
 
@@ -96,34 +96,10 @@ def controller(cluster, namespace, tmp_path, azure, request):
     """controller(*args, credential=, token_file=, env=) starts a controller
     against the emulator. At the end every controller still running gets
     SIGTERM and must exit 0, and no controller may have logged a secret."""
-    procs = []
-    failed_before = request.session.testsfailed
-
-    def start(*args, **kw):
-        c = AzureController(cluster, namespace, tmp_path, azure, args=args,
-                            index=len(procs) + 1, **kw).start()
-        procs.append(c)
-        return c
-
-    yield start
-
-    problems = []
-    for c in procs:
-        if c.returncode is None:
-            if not c.running():
-                problems.append("%s: exited by itself with %s" % (c.stderr_path, c.proc.returncode))
-            else:
-                code = c.stop()
-                if code != 0:
-                    problems.append("%s: SIGTERM gave exit code %s (want 0)" % (c.stderr_path, code))
-        problems += leaked_secrets(c, azure)
-    if problems or request.session.testsfailed > failed_before:
-        capman = request.config.pluginmanager.getplugin("capturemanager")
-        with capman.global_and_fixture_disabled():
-            for c in procs:
-                sys.stderr.write("\n----- controller stderr %s (tail) -----\n%s" % (
-                    c.stderr_path, c.stderr()[-20000:]))
-    assert not problems, problems
+    def make(index, *args, **kw):
+        return AzureController(cluster, namespace, tmp_path, azure, args=args, index=index, **kw)
+    yield from controllers(request, make, tail=20000, label=" (tail)",
+                           problems_of=lambda c: leaked_secrets(c, azure))
 
 
 def leaked_secrets(ctl, emu, extra=()):
@@ -259,9 +235,10 @@ def wait_model(cluster, ns, name, pred, what, timeout=WAIT, ctl=None):
             return None
         return o if pred(o) else None
     try:
-        return wait_for("%s: %s" % (name, what), check, timeout)
+        return wait_for("%s: %s" % (name[:40], what), check, timeout)
     except AssertionError as e:
-        raise AssertionError("%s\nlast status: %s" % (e, json.dumps(last[0], indent=1))) from None
+        raise AssertionError("%s\nlast status: %s" % (
+            e, json.dumps(last[0], indent=1, ensure_ascii=False))) from None
 
 
 def ready_is(status, reason=None):

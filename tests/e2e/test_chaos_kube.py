@@ -53,6 +53,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -61,10 +62,13 @@ import uuid
 import pytest
 import yaml
 
-import rbac_run
-from chaos_proxy import ChaosProxy
-from conftest import CLUSTER_SCRIPTS, CRD_DIR, CRD_NAMES, Cluster, figure, register_log, register_secret
-from test_helm import helm, helm_env, make_namespace  # noqa: F401 (fixtures)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+
+import rbac_run  # noqa: E402
+from chaos_proxy import ChaosProxy  # noqa: E402
+from conftest import CLUSTER_SCRIPTS, CRD_DIR, CRD_NAMES, Cluster, figure, register_log, register_secret  # noqa: E402
+from kubeload import stop_stream  # noqa: E402 - tests/bench/kubeload.py
+from test_helm import helm, helm_env, make_namespace  # noqa: E402,F401 (fixtures)
 
 GROUP, VERSION = "foundry.aucert.io", "v1alpha1"
 ENDPOINT = "https://chaos.openai.azure.com/"
@@ -277,13 +281,7 @@ class ConfigMapVersions:
                 self.cond.wait(min(left, 0.5))
 
     def stop(self):
-        self.stopped = True
-        c = self.conn
-        if c is not None and c.sock is not None:
-            try:
-                c.sock.shutdown(2)
-            except OSError:
-                pass
+        stop_stream(self)
 
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from controller_proc import Controller, Watch, api, scaled, wait_for  # noqa: E402
+from controller_proc import Controller, Watch, api, controllers, scaled, wait_for  # noqa: E402
 
 GROUP_VERSION = "foundry.aucert.io/v1alpha1"
 FINALIZER = "foundry.aucert.io/finalizer"
@@ -38,32 +38,7 @@ def controller(cluster, namespace, tmp_path, request):
     """A factory: controller(*extra_args) starts one controller for the test's
     namespace. Every process still running at the end gets SIGTERM and must
     exit 0; its stderr is printed when the test failed."""
-    procs = []
-    failed_before = request.session.testsfailed
-
-    def start(*args):
-        c = Controller(cluster, namespace, tmp_path, args, index=len(procs) + 1).start()
-        procs.append(c)
-        return c
-
-    yield start
-
-    problems = []
-    for c in procs:
-        if c.returncode is not None:
-            continue                       # stopped (and checked) by the test
-        if not c.running():
-            problems.append("%s: exited by itself with %s" % (c.stderr_path, c.proc.returncode))
-            continue
-        code = c.stop()
-        if code != 0:
-            problems.append("%s: SIGTERM gave exit code %s (want 0)" % (c.stderr_path, code))
-    if problems or request.session.testsfailed > failed_before:
-        capman = request.config.pluginmanager.getplugin("capturemanager")
-        with capman.global_and_fixture_disabled():
-            for c in procs:
-                sys.stderr.write("\n----- controller stderr %s -----\n%s" % (c.stderr_path, c.stderr()))
-    assert not problems, problems
+    yield from controllers(request, lambda i, *args: Controller(cluster, namespace, tmp_path, args, index=i))
 
 
 # ---- object builders and readers ---------------------------------------------------

@@ -33,11 +33,10 @@ import sys
 import time
 
 import pytest
-import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from controller_proc import Controller, Watch, api, wait_for  # noqa: E402
-from ops_util import http_get, ports, scrape, value, writes  # noqa: E402
+from controller_proc import Controller, Watch, api, controllers, wait_for  # noqa: E402
+from ops_util import apply, http_get, ports, scrape, set_deployment, value, writes  # noqa: E402
 
 GV = "foundry.aucert.io/v1alpha1"
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -55,40 +54,12 @@ def ha(cluster, namespace, tmp_path, request):
     process still running gets SIGTERM and must exit 0; processes the test
     stopped or killed itself (returncode set, or killed with SIGKILL) are
     left alone. stderr of every process is printed when the test failed."""
-    procs = []
-    failed_before = request.session.testsfailed
-
-    def start(*args):
-        c = Controller(cluster, namespace, tmp_path,
-                       ("--leader-elect", "--leader-election-namespace", namespace,
-                        "--leader-election-id", LEASE, *args), index=len(procs) + 1).start()
-        procs.append(c)
-        return c
-
-    yield start
-
-    problems = []
-    for c in procs:
-        if c.returncode is not None or getattr(c, "killed", False):
-            continue
-        if not c.running():
-            problems.append("%s: exited by itself with %s" % (c.stderr_path, c.proc.returncode))
-            continue
-        if c.proc.poll() is None:
-            try:
-                os.kill(c.proc.pid, signal.SIGCONT)     # in case a test left it stopped
-            except OSError:
-                pass
-        code = c.stop()
-        if code != 0:
-            problems.append("%s: SIGTERM gave exit code %s (want 0)" % (c.stderr_path, code))
-    if problems or request.session.testsfailed > failed_before:
-        capman = request.config.pluginmanager.getplugin("capturemanager")
-        with capman.global_and_fixture_disabled():
-            for c in procs:
-                sys.stderr.write("\n----- controller stderr %s -----\n%s" % (c.stderr_path,
-                                                                           c.stderr()[-30000:]))
-    assert not problems, problems
+    def make(index, *args):
+        return Controller(cluster, namespace, tmp_path,
+                          ("--leader-elect", "--leader-election-namespace", namespace,
+                           "--leader-election-id", LEASE, *args), index=index)
+    yield from controllers(request, make, tail=30000,
+                           resume=True)     # a SIGCONT first, in case a test left it stopped
 
 
 # ---- objects -------------------------------------------------------------------------
@@ -105,17 +76,6 @@ def model(name="generation", deployment="gpt-5.4", keys=("GENERATION",)):
                      "model": {"format": "OpenAI", "name": "gpt-5.4", "version": "2026-03-05"},
                      "sku": {"name": "GlobalStandard"}, "deployment": deployment,
                      "keys": list(keys)}}
-
-
-def apply(cluster, ns, *docs):
-    cluster.kubectl("apply", "-n", ns, "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def set_deployment(cluster, ns, deployment, name="generation"):
-    st, body = api(cluster, "PATCH", "/apis/%s/namespaces/%s/foundrymodels/%s" % (GV, ns, name),
-                   {"spec": {"deployment": deployment}},
-                   content_type="application/merge-patch+json")
-    assert st == 200, body
 
 
 def cm_data(cluster, ns, name="llm-config"):

@@ -38,11 +38,14 @@ REPO = os.path.dirname(os.path.dirname(E2E_DIR))
 sys.path.insert(0, E2E_DIR)
 sys.path.insert(0, os.path.join(REPO, "tests", "azure_emulator"))
 from conftest import figure  # noqa: E402
-from controller_proc import Controller, Watch, api, spawn, wait_for  # noqa: E402
+from controller_proc import Controller, Watch, api, controllers, wait_for  # noqa: E402
+# the object builders and readers (account() takes endpoint as a keyword), AzureController
+# and the emulator fixture azure
+import test_azure  # noqa: E402
+from test_azure import (AzureController, account, azure, cm_data, cond, configmap,  # noqa: E402,F401
+                        create, get, model, plural)
 
 GV = "foundry.aucert.io/v1alpha1"
-SUB = "00000000-0000-0000-0000-000000000000"
-RG = "aucert-foundation-rg"
 CM = "llm-config"
 LIMIT = 1024 * 1024               # the API server's limit for a ConfigMap's data
 MANAGED = {"app.kubernetes.io/managed-by": "foundry-controller"}
@@ -52,86 +55,19 @@ WAIT = 60                         # seconds: bound of one convergence wait
 
 # ---- controllers ------------------------------------------------------------------
 
-class AzureController(Controller):
-    """Controller with Azure validation on, against the emulator."""
-
-    def __init__(self, cluster, namespace, directory, emu, args=(), index=1):
-        super().__init__(cluster, namespace, directory, (), index=index)
-        self.args = [None, "run", "--kubeconfig", cluster.kubeconfig, "--namespace", namespace,
-                     "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0",
-                     "--log-format=json", *emu.controller_args(), *args]
-        self.extra_env = emu.controller_env("secret")
-
-    def start(self):
-        from controller_proc import controller_binary
-        self.args[0] = controller_binary()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("FOUNDRY_", "AZURE_")) and k != "KUBECONFIG"}
-        env.update(self.extra_env)
-        with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
-            self.proc = spawn(self.args, env, out, err, logs=(self.stderr_path, self.stdout_path),
-                              secrets=[v for k, v in self.extra_env.items() if "SECRET" in k])
-        return self
-
-
-def _finish(procs, request, failed_before):
-    problems = []
-    for c in procs:
-        if c.returncode is not None:
-            continue
-        if not c.running():
-            problems.append("%s: exited by itself with %s" % (c.stderr_path, c.proc.returncode))
-            continue
-        code = c.stop()
-        if code != 0:
-            problems.append("%s: SIGTERM gave exit code %s (want 0)" % (c.stderr_path, code))
-    if problems or request.session.testsfailed > failed_before:
-        capman = request.config.pluginmanager.getplugin("capturemanager")
-        with capman.global_and_fixture_disabled():
-            for c in procs:
-                sys.stderr.write("\n----- controller stderr %s (tail) -----\n%s" % (
-                    c.stderr_path, c.stderr()[-20000:]))
-    assert not problems, problems
-
-
 @pytest.fixture
 def controller(cluster, namespace, tmp_path, request):
     """controller(*args): a controller for the test's namespace, validation off."""
-    procs = []
-    failed_before = request.session.testsfailed
-
-    def start(*args):
-        c = Controller(cluster, namespace, tmp_path, args, index=len(procs) + 1).start()
-        procs.append(c)
-        return c
-
-    yield start
-    _finish(procs, request, failed_before)
-
-
-@pytest.fixture
-def azure(tmp_path):
-    from client import Emulator
-    from conftest import register_emulator
-    with Emulator(tmp_path / "azure") as emu:
-        try:
-            yield emu
-        finally:
-            register_emulator(emu)
+    yield from controllers(request, lambda i, *args: Controller(cluster, namespace, tmp_path, args, index=i),
+                           tail=20000, label=" (tail)")
 
 
 @pytest.fixture
 def azure_controller(cluster, namespace, tmp_path, azure, request):
-    procs = []
-    failed_before = request.session.testsfailed
-
-    def start(*args):
-        c = AzureController(cluster, namespace, tmp_path, azure, args, index=len(procs) + 1).start()
-        procs.append(c)
-        return c
-
-    yield start
-    _finish(procs, request, failed_before)
+    """azure_controller(*args): a controller for the test's namespace against the emulator."""
+    yield from controllers(request,
+                           lambda i, *args: AzureController(cluster, namespace, tmp_path, azure, args, index=i),
+                           tail=20000, label=" (tail)")
 
 
 # ---- objects and API helpers --------------------------------------------------------
@@ -155,49 +91,9 @@ def keys63(letter, n=16):
     return out
 
 
-def account(name, endpoint=None, primary=False, region=None, account_name=None):
-    spec = {"subscriptionId": SUB, "resourceGroup": RG, "primary": primary}
-    if endpoint:
-        spec["endpoint"] = endpoint
-    if region:
-        spec["region"] = region
-    if account_name:
-        spec["accountName"] = account_name
-    return {"apiVersion": GV, "kind": "FoundryAccount", "metadata": {"name": name}, "spec": spec}
-
-
-def model(name, acct, keys, model_name="gpt-5.4", version="2026-03-05", sku="GlobalStandard",
-          deployment=None, fmt="OpenAI"):
-    m = {"name": model_name, "version": version}
-    if fmt:
-        m["format"] = fmt
-    spec = {"accountRef": {"name": acct}, "model": m, "sku": {"name": sku}, "keys": list(keys)}
-    if deployment:
-        spec["deployment"] = deployment
-    return {"apiVersion": GV, "kind": "FoundryModel", "metadata": {"name": name}, "spec": spec}
-
-
-def plural(kind):
-    return {"FoundryAccount": "foundryaccounts", "FoundryModel": "foundrymodels"}[kind]
-
-
 def obj_path(ns, kind, name=None):
     p = "/apis/%s/namespaces/%s/%s" % (GV, ns, plural(kind))
     return p + "/" + name if name else p
-
-
-def create(cluster, ns, *docs):
-    for d in docs:
-        st, body = api(cluster, "POST", obj_path(ns, d["kind"]), d)
-        assert st == 201, (st, body)
-
-
-def get(cluster, ns, kind, name):
-    st, body = api(cluster, "GET", obj_path(ns, kind, name))
-    if st == 404:
-        return None
-    assert st == 200, (st, body)
-    return body
 
 
 def delete(cluster, ns, kind, name):
@@ -210,18 +106,6 @@ def patch(cluster, ns, kind, name, body):
                   content_type="application/merge-patch+json")
     assert st == 200, (st, out)
     return out
-
-
-def configmap(cluster, ns, name=CM):
-    st, body = api(cluster, "GET", "/api/v1/namespaces/%s/configmaps/%s" % (ns, name))
-    if st == 404:
-        return None
-    assert st == 200, (st, body)
-    return body
-
-
-def cm_data(cluster, ns):
-    return (configmap(cluster, ns) or {}).get("data") or {}
 
 
 def create_cm(cluster, ns, data, labels=None, manager="hand"):
@@ -249,30 +133,10 @@ def value_bytes(data):
     return sum(len(v.encode()) for v in (data or {}).values())
 
 
-def cond(obj, ctype="Ready"):
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if c.get("type") == ctype:
-            return c
-    return None
-
-
 def wait_model(cluster, ns, name, pred, what, ctl=None, timeout=WAIT):
-    """Waits until pred(obj) holds for the FoundryModel with status observed for
-    its generation; returns the object."""
-    last = [None]
-
-    def check():
-        if ctl is not None:
-            ctl.assert_running()
-        o = get(cluster, ns, "FoundryModel", name)
-        last[0] = (o or {}).get("status")
-        if not o or (o.get("status") or {}).get("observedGeneration") != o["metadata"]["generation"]:
-            return None
-        return o if pred(o) else None
-    try:
-        return wait_for("%s: %s" % (name[:40], what), check, timeout)
-    except AssertionError as e:
-        raise AssertionError("%s\nlast status: %s" % (e, json.dumps(last[0], indent=1, ensure_ascii=False))) from None
+    """test_azure.wait_model (pred(obj) for the FoundryModel, status observed for
+    its generation), with this file's WAIT and ctl as the sixth argument."""
+    return test_azure.wait_model(cluster, ns, name, pred, what, timeout=timeout, ctl=ctl)
 
 
 def ready(status, reason=None):
@@ -283,12 +147,8 @@ def ready(status, reason=None):
 
 
 def wait_cm(cluster, ns, pred, what, ctl=None, timeout=WAIT):
-    def check():
-        if ctl is not None:
-            ctl.assert_running()
-        d = cm_data(cluster, ns)
-        return d if pred(d) else None
-    return wait_for(what, check, timeout)
+    """test_azure.wait_cm (pred(data of llm-config)), with this file's WAIT and ctl as the fifth argument."""
+    return test_azure.wait_cm(cluster, ns, pred, what, timeout=timeout, ctl=ctl)
 
 
 def events(cluster, ns):
@@ -346,9 +206,9 @@ def test_longest_names_and_most_keys(cluster, namespace, controller):
     dep = "d" * 64                                   # the deployment name's maximum
     a_unnamed = name253("unnamed")                   # accountName defaults to it: too long for Azure
     create(cluster, ns,
-           account(a_primary, "https://primary.openai.azure.com/", primary=True, account_name="p" * 64),
-           account(a_second, ep_two, account_name="second"),
-           account(a_unnamed, ep_two))
+           account(a_primary, endpoint="https://primary.openai.azure.com/", primary=True, account_name="p" * 64),
+           account(a_second, endpoint=ep_two, account_name="second"),
+           account(a_unnamed, endpoint=ep_two))
     create(cluster, ns, model(m_one, a_primary, keys_one, deployment=dep),
            model(m_two, a_second, keys_two, deployment="x" + dep[1:]))
     time.sleep(1.1)                                  # creationTimestamp: m_late is younger
@@ -414,7 +274,7 @@ UNI_SKU = "GlobalStändard"
 def test_unicode_in_messages_events_and_configmap(cluster, namespace, controller):
     ns = namespace
     emoji_name = "🚀" * 128                          # model.name's maximum, 4 bytes each
-    create(cluster, ns, account("uni", UNI_EP, primary=True),
+    create(cluster, ns, account("uni", endpoint=UNI_EP, primary=True),
            model("uni-model", "uni", ["UNI"], model_name=UNI_MODEL, version=UNI_VERSION,
                  sku=UNI_SKU, deployment="gpt-5"),
            model("emoji-model", "uni", ["EMOJI"], model_name=emoji_name, deployment="emoji"))
@@ -535,7 +395,7 @@ def test_configmap_near_the_limit_is_reported(cluster, namespace, controller):
     pass 1 MiB is held back (ConfigMapTooLarge, event, message with the size); the
     ConfigMap keeps its data; nothing is written while it waits; room made publishes."""
     ns = namespace
-    create(cluster, ns, account("acc", "https://acc.openai.azure.com/", primary=True),
+    create(cluster, ns, account("acc", endpoint="https://acc.openai.azure.com/", primary=True),
            model("first", "acc", ["FIRST"], deployment="gpt-5.4"))
     ctl = controller("--resync-period=3s")
     wait_cm(cluster, ns, lambda d: d.get("FOUNDRY_DEPLOYMENT_FIRST") == "gpt-5.4", "first published", ctl)
@@ -612,7 +472,8 @@ def test_many_models_fill_the_configmap(cluster, namespace, controller):
     ep = "https://" + "e" * (2048 - len("https://") - len(".example/")) + ".example/"
     assert len(ep) == 2048
     n = 30
-    create(cluster, ns, account("primary", "https://p.example/", primary=True), account("long", ep))
+    create(cluster, ns, account("primary", endpoint="https://p.example/", primary=True),
+           account("long", endpoint=ep))
     names = ["m%02d" % i for i in range(n)]
     for i, nm in enumerate(names):
         create(cluster, ns, model(nm, "long", keys63(chr(ord("A") + i % 26) + "%d" % (i // 26)),
@@ -671,7 +532,7 @@ def test_configmap_the_server_refuses(cluster, namespace, controller):
     created = create_cm(cluster, ns, {"BIG": big})
     rv = created["metadata"]["resourceVersion"]
     p0 = apiserver_count(cluster, WRITES, "configmaps", 422)
-    create(cluster, ns, account("acc", "https://acc.openai.azure.com/", primary=True),
+    create(cluster, ns, account("acc", endpoint="https://acc.openai.azure.com/", primary=True),
            model("mod", "acc", ["X"], deployment="gpt-5.4"))
     ctl = controller()
     held = wait_model(cluster, ns, "mod", ready("False", "ConfigMapTooLarge"), "refused", ctl)

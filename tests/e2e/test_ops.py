@@ -20,15 +20,15 @@ import time
 import calendar
 
 import pytest
-import yaml
 
 E2E_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(E2E_DIR))
 sys.path.insert(0, E2E_DIR)
 sys.path.insert(0, os.path.join(REPO, "tests", "azure_emulator"))
-from controller_proc import Controller, api, controller_binary, wait_for  # noqa: E402
-from ops_util import (families, http_get, listening_sockets, ports, rss_kb,  # noqa: E402
-                      scrape, value)
+from controller_proc import Controller, api, controllers, wait_for  # noqa: E402
+from ops_util import (apply, families, http_get, listening_sockets, ports, rss_kb,  # noqa: E402
+                      scrape, set_deployment, value)
+from test_azure import AzureController, azure  # noqa: E402,F401 (azure: the emulator fixture)
 
 GV = "foundry.aucert.io/v1alpha1"
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -39,74 +39,16 @@ LEASE = "fc-ops-leader"
 
 # ---- fixtures --------------------------------------------------------------------
 
-class AzureController(Controller):
-    """Azure validation on, against the emulator (client-secret credential)."""
-
-    def __init__(self, cluster, namespace, directory, emu, args=(), index=1):
-        super().__init__(cluster, namespace, directory, (), index=index)
-        self.args = [a for a in self.args if not (a and a.startswith("--azure-validation"))]
-        self.args += emu.controller_args() + list(args)
-        self.extra_env = emu.controller_env("secret")
-
-    def start(self):
-        self.args[0] = controller_binary()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("FOUNDRY_", "AZURE_")) and k != "KUBECONFIG"}
-        env.update(self.extra_env)
-        from controller_proc import spawn     # registers logs and secrets for the session-end scan
-        with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
-            self.proc = spawn(self.args, env, out, err, logs=(self.stderr_path, self.stdout_path),
-                              secrets=[v for k, v in self.extra_env.items() if "SECRET" in k])
-        return self
-
-
 @pytest.fixture
 def controller(cluster, namespace, tmp_path, request):
     """controller(*args, emu=None) starts a controller for the test's namespace
     (Azure off, or against emulator emu). Processes still running at the end
     get SIGTERM and must exit 0; stderr is printed when the test failed."""
-    procs = []
-    failed_before = request.session.testsfailed
-
-    def start(*args, emu=None):
-        idx = len(procs) + 1
+    def make(index, *args, emu=None):
         if emu is None:
-            c = Controller(cluster, namespace, tmp_path, args, index=idx)
-        else:
-            c = AzureController(cluster, namespace, tmp_path, emu, args, index=idx)
-        procs.append(c.start())
-        return c
-
-    yield start
-
-    problems = []
-    for c in procs:
-        if c.returncode is not None:
-            continue
-        if not c.running():
-            problems.append("%s: exited by itself with %s" % (c.stderr_path, c.proc.returncode))
-            continue
-        code = c.stop()
-        if code != 0:
-            problems.append("%s: SIGTERM gave exit code %s (want 0)" % (c.stderr_path, code))
-    if problems or request.session.testsfailed > failed_before:
-        capman = request.config.pluginmanager.getplugin("capturemanager")
-        with capman.global_and_fixture_disabled():
-            for c in procs:
-                sys.stderr.write("\n----- controller stderr %s -----\n%s" % (c.stderr_path,
-                                                                           c.stderr()[-20000:]))
-    assert not problems, problems
-
-
-@pytest.fixture
-def azure(tmp_path):
-    from client import Emulator
-    from conftest import register_emulator
-    with Emulator(tmp_path / "azure") as emu:
-        try:
-            yield emu
-        finally:
-            register_emulator(emu)      # its client secret, assertions and issued tokens
+            return Controller(cluster, namespace, tmp_path, args, index=index)
+        return AzureController(cluster, namespace, tmp_path, emu, args, index=index)
+    yield from controllers(request, make, tail=20000)
 
 
 def leader_args(ns):
@@ -131,17 +73,6 @@ def model(name="generation", acct="primary", keys=("GENERATION",), model_name="g
                      "model": {"format": "OpenAI", "name": model_name, "version": version},
                      "sku": {"name": "GlobalStandard"}, "deployment": deployment,
                      "keys": list(keys)}}
-
-
-def apply(cluster, ns, *docs):
-    cluster.kubectl("apply", "-n", ns, "-f", "-", input=yaml.safe_dump_all(docs))
-
-
-def set_deployment(cluster, ns, deployment, name="generation"):
-    st, body = api(cluster, "PATCH", "/apis/%s/namespaces/%s/foundrymodels/%s" % (GV, ns, name),
-                   {"spec": {"deployment": deployment}},
-                   content_type="application/merge-patch+json")
-    assert st == 200, body
 
 
 def cm_data(cluster, ns):
