@@ -138,52 +138,27 @@ static int valid_utf8(const unsigned char *s, size_t len)
 
 /* ---- lookup ---- */
 
-/* Binary search over n sorted entries; cmp(key, i) compares the key sought
- * with entry i. Returns 1 with *pos at the match, or 0 with *pos where the
- * key would be inserted. */
-static int sorted_find(size_t n, int (*cmp)(const void *key, size_t i), const void *key,
-		       size_t *pos)
+static struct family *find_family(struct metrics *m, const char *name, size_t *pos)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = 0, hi = m->nfam;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp(key, mid);
+		int c = strcmp(name, m->fam[mid]->name);
 
 		if (c == 0) {
-			*pos = mid;
-			return 1;
+			if (pos)
+				*pos = mid;
+			return m->fam[mid];
 		}
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	*pos = lo;
-	return 0;
-}
-
-struct family_key {
-	const struct metrics *m;
-	const char *name;
-};
-
-static int cmp_family(const void *key, size_t i)
-{
-	const struct family_key *k = key;
-
-	return strcmp(k->name, k->m->fam[i]->name);
-}
-
-static struct family *find_family(struct metrics *m, const char *name, size_t *pos)
-{
-	const struct family_key k = { m, name };
-	size_t at;
-	int found = sorted_find(m->nfam, cmp_family, &k, &at);
-
 	if (pos)
-		*pos = at;
-	return found ? m->fam[at] : NULL;
+		*pos = lo;
+	return NULL;
 }
 
 /* Compares label values with a series key (both in declaration order). */
@@ -201,27 +176,27 @@ static int cmp_values(const struct family *f, const char *const *vals, const cha
 	return 0;
 }
 
-struct series_ref {
-	const struct family *f;
-	const char *const *vals;
-};
-
-static int cmp_series(const void *key, size_t i)
-{
-	const struct series_ref *k = key;
-
-	return cmp_values(k->f, k->vals, series_key(k->f, k->f->series[i]));
-}
-
 static struct series *find_series(struct family *f, const char *const *vals, size_t *pos)
 {
-	const struct series_ref k = { f, vals };
-	size_t at;
-	int found = sorted_find(f->nseries, cmp_series, &k, &at);
+	size_t lo = 0, hi = f->nseries;
 
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_values(f, vals, series_key(f, f->series[mid]));
+
+		if (c == 0) {
+			if (pos)
+				*pos = mid;
+			return f->series[mid];
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	if (pos)
-		*pos = at;
-	return found ? f->series[at] : NULL;
+		*pos = lo;
+	return NULL;
 }
 
 static fc_err check_values(const struct family *f, const char *const *vals, size_t *keylen)
